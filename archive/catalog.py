@@ -1,0 +1,250 @@
+"""The catalog: what was fetched, when, from where, and where its bytes are.
+
+SQLAlchemy, so the embedded default (SQLite) and a shared PostgreSQL behave alike. A capture
+row is written only after its body was stored and verified, and its parse request (the outbox)
+is written in the same transaction: the queue never names a capture that is not committed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, create_engine, event, func, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, sessionmaker
+
+#: Kinds of capture whose bodies go on to parsing; list pages are kept but not parsed.
+PARSED_KINDS = frozenset({"report", "attachment"})
+
+
+class CatalogError(RuntimeError):
+    """The catalog database cannot be opened or written."""
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def isoformat(moment: datetime | None) -> str | None:
+    """UTC timestamps as printed everywhere: ``2024-03-01T08:00:00.123456Z``."""
+    return None if moment is None else moment.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, list[str]: JSON}
+
+
+class Run(Base):
+    __tablename__ = "runs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    trigger: Mapped[str] = mapped_column(String(32), default="manual")
+    sites: Mapped[list[str]] = mapped_column(default=list)
+    started_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+    status: Mapped[str] = mapped_column(String(16), default="running")
+    stats: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class Capture(Base):
+    __tablename__ = "captures"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id"), index=True)
+    site: Mapped[str] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    url: Mapped[str] = mapped_column(Text, index=True)
+    final_url: Mapped[str] = mapped_column(Text)
+    method: Mapped[str] = mapped_column(String(8), default="GET")
+    status: Mapped[int] = mapped_column(Integer)
+    headers: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    fetched_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    size: Mapped[int] = mapped_column(Integer)
+    content_type: Mapped[str | None] = mapped_column(String(255))
+    referrer: Mapped[str | None] = mapped_column(Text)
+    year: Mapped[int | None] = mapped_column(Integer, index=True)
+    agency: Mapped[str | None] = mapped_column(String(255))
+    agency_kind: Mapped[str | None] = mapped_column(String(16))
+    title: Mapped[str | None] = mapped_column(Text)
+    filename: Mapped[str | None] = mapped_column(Text)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "url": self.url,
+            "final_url": self.final_url,
+            "method": self.method,
+            "status": self.status,
+            "sha256": self.sha256,
+            "size": self.size,
+            "content_type": self.content_type,
+            "kind": self.kind,
+            "site": self.site,
+            "year": self.year,
+            "agency": self.agency,
+            "agency_kind": self.agency_kind,
+            "title": self.title,
+            "filename": self.filename,
+            "referrer": self.referrer,
+            "fetched_at": isoformat(self.fetched_at),
+            "run": self.run_id,
+        }
+
+
+class Failure(Base):
+    """A URL that could not be archived, with a reason a person can act on."""
+
+    __tablename__ = "failures"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id"), index=True)
+    site: Mapped[str] = mapped_column(String(64), index=True)
+    url: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str | None] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"site": self.site, "url": self.url, "kind": self.kind, "reason": self.reason,
+                "at": isoformat(self.at), "run": self.run_id}
+
+
+class ParseRequest(Base):
+    """Outbox of bodies waiting for the parser; written with the capture it names."""
+
+    __tablename__ = "parse_queue"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    capture_id: Mapped[int] = mapped_column(ForeignKey("captures.id"), unique=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    enqueued_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    capture: Mapped[Capture] = relationship()
+
+
+class Catalog:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        try:
+            self.engine: Engine = create_engine(url, future=True)
+        except (ArgumentError, ImportError) as exc:
+            raise CatalogError(f"NIANBAO_CATALOG: cannot use {_safe(url)!r}: {exc}") from exc
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+            _ensure_sqlite_dir(url)
+        try:
+            Base.metadata.create_all(self.engine)
+        except OperationalError as exc:
+            raise CatalogError(f"cannot open catalog {_safe(url)}: {exc.orig}") from exc
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    # -- runs -------------------------------------------------------------------------------
+    def start_run(self, sites: list[str], trigger: str = "manual") -> int:
+        with self.sessions.begin() as session:
+            run = Run(sites=sites, trigger=trigger)
+            session.add(run)
+            session.flush()
+            return run.id
+
+    def finish_run(self, run_id: int, status: str, stats: dict[str, Any]) -> None:
+        with self.sessions.begin() as session:
+            run = session.get(Run, run_id)
+            run.status, run.stats, run.finished_at = status, stats, utcnow()
+
+    # -- writing ----------------------------------------------------------------------------
+    def record(self, captures: Iterable[Capture] = (), failures: Iterable[Failure] = ()) -> None:
+        """Commit captures, their parse requests and failures in one transaction."""
+        with self.sessions.begin() as session:
+            for capture in captures:
+                session.add(capture)
+                if capture.kind in PARSED_KINDS:
+                    session.add(ParseRequest(capture=capture, sha256=capture.sha256))
+            session.add_all(failures)
+
+    # -- reading ----------------------------------------------------------------------------
+    def captures(self, site: str | None = None, year: int | None = None, kind: str | None = None,
+                 run: int | None = None) -> Iterator[Capture]:
+        query = select(Capture).order_by(Capture.id)
+        if site:
+            query = query.where(Capture.site == site)
+        if year:
+            query = query.where(Capture.year == year)
+        if kind:
+            query = query.where(Capture.kind == kind)
+        if run:
+            query = query.where(Capture.run_id == run)
+        with self.sessions() as session:
+            yield from session.scalars(query.execution_options(yield_per=500))
+
+    def latest_capture(self, url: str) -> Capture | None:
+        query = (select(Capture).where((Capture.url == url) | (Capture.final_url == url))
+                 .order_by(Capture.fetched_at.desc(), Capture.id.desc()).limit(1))
+        with self.sessions() as session:
+            return session.scalars(query).first()
+
+    def failures(self, run: int | None = None, site: str | None = None) -> list[Failure]:
+        query = select(Failure).order_by(Failure.id)
+        if run:
+            query = query.where(Failure.run_id == run)
+        if site:
+            query = query.where(Failure.site == site)
+        with self.sessions() as session:
+            return list(session.scalars(query))
+
+    def parse_queue(self, state: str | None = "pending") -> list[dict[str, Any]]:
+        query = select(ParseRequest, Capture).join(Capture).order_by(ParseRequest.id)
+        if state:
+            query = query.where(ParseRequest.state == state)
+        with self.sessions() as session:
+            return [
+                {"id": req.id, "capture": cap.id, "sha256": req.sha256, "state": req.state,
+                 "enqueued_at": isoformat(req.enqueued_at), "url": cap.url, "site": cap.site,
+                 "kind": cap.kind, "content_type": cap.content_type, "year": cap.year,
+                 "agency": cap.agency, "title": cap.title}
+                for req, cap in session.execute(query)
+            ]
+
+    def site_summary(self, run: int) -> dict[str, dict[str, int]]:
+        """Per site: captures by kind and failures, for the end-of-crawl table."""
+        summary: dict[str, dict[str, int]] = {}
+        with self.sessions() as session:
+            rows = session.execute(select(Capture.site, Capture.kind, func.count()).where(Capture.run_id == run)
+                                   .group_by(Capture.site, Capture.kind))
+            for site, kind, count in rows:
+                summary.setdefault(site, {})[kind] = count
+            rows = session.execute(select(Failure.site, func.count()).where(Failure.run_id == run)
+                                   .group_by(Failure.site))
+            for site, count in rows:
+                summary.setdefault(site, {})["errors"] = count
+        return summary
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def _ensure_sqlite_dir(url: str) -> None:
+    from pathlib import Path
+
+    from sqlalchemy.engine import make_url
+
+    database = make_url(url).database
+    if database and database != ":memory:":
+        try:
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise CatalogError(f"cannot create the catalog directory for {database}: {exc.strerror}") from exc
+
+
+def _safe(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url

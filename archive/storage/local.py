@@ -1,0 +1,66 @@
+"""Objects as files under a directory: the embedded default, needing no server."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from .base import IntegrityError, ObjectStore, StorageError, object_key, sha256_hex
+
+
+class LocalStore(ObjectStore):
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.location = root.as_uri()
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StorageError(f"cannot create storage directory {root}: {exc.strerror}") from exc
+
+    @classmethod
+    def from_url(cls, url: str) -> LocalStore:
+        parts = urlsplit(url)
+        if parts.scheme != "file" or parts.netloc not in {"", "localhost"}:
+            raise StorageError(f"local storage needs a file:///PATH URL, not {url!r}")
+        return cls(Path(unquote(parts.path)))
+
+    def has(self, sha256: str, size: int | None = None) -> bool:
+        try:
+            stat = (self.root / object_key(sha256)).stat()
+        except FileNotFoundError:
+            return False
+        return size is None or stat.st_size == size
+
+    def _write(self, key: str, data: bytes, sha256: str) -> None:
+        path = self.root / key
+        tmp = None
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # Write beside the target and rename: a crash or a full disk leaves no half object.
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".incoming-")
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+            tmp = None
+        except OSError as exc:
+            raise StorageError(f"cannot store object {sha256} in {self.location}: {exc.strerror or exc}") from exc
+        finally:
+            if tmp is not None:
+                Path(tmp).unlink(missing_ok=True)
+
+    def _verify(self, key: str, data: bytes, sha256: str) -> None:
+        stored = self._read(key)
+        if len(stored) != len(data) or sha256_hex(stored) != sha256:
+            raise IntegrityError(f"object {sha256} read back from {self.location} does not match what was written")
+
+    def _read(self, key: str) -> bytes:
+        try:
+            return (self.root / key).read_bytes()
+        except FileNotFoundError:
+            raise IntegrityError(f"object {key} is missing from {self.location}") from None
+        except OSError as exc:
+            raise StorageError(f"cannot read {key} from {self.location}: {exc.strerror}") from exc

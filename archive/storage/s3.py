@@ -1,0 +1,125 @@
+"""Objects in S3-compatible storage (MinIO, SeaweedFS, AWS S3, Ceph …) through the minio SDK."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from urllib.parse import urlsplit
+
+import urllib3
+from minio import Minio
+from minio.error import MinioException, S3Error
+
+from nianbao.config import S3Credentials
+
+from .base import IntegrityError, ObjectStore, StorageError, object_key
+
+#: Bodies larger than this go up in parts; the ETag check below knows how S3 computes theirs.
+PART_SIZE = 16 * 1024 * 1024
+_MISSING = {"NoSuchKey", "NoSuchObject", "NoSuchBucket", "ResourceNotFound"}
+
+
+def expected_etag(data: bytes) -> str:
+    """The ETag S3 gives ``data`` uploaded by ``put_object`` with PART_SIZE parts."""
+    if len(data) <= PART_SIZE:
+        return hashlib.md5(data).hexdigest()
+    parts = [hashlib.md5(data[i : i + PART_SIZE]).digest() for i in range(0, len(data), PART_SIZE)]
+    return f"{hashlib.md5(b''.join(parts)).hexdigest()}-{len(parts)}"
+
+
+class S3Store(ObjectStore):
+    def __init__(self, client: Minio, bucket: str, prefix: str, endpoint: str) -> None:
+        self.client, self.bucket, self.prefix = client, bucket, prefix
+        self.location = f"s3://{bucket}/{prefix}" + (f" at {endpoint}" if endpoint else "")
+        try:
+            if not client.bucket_exists(bucket):
+                client.make_bucket(bucket)
+        except (MinioException, urllib3.exceptions.HTTPError, ValueError) as exc:
+            raise StorageError(f"cannot open bucket {bucket!r} at {endpoint}: {_reason(exc)}") from exc
+
+    @classmethod
+    def from_config(cls, url: str, creds: S3Credentials) -> S3Store:
+        parts = urlsplit(url)
+        if not parts.netloc:
+            raise StorageError(f"NIANBAO_STORAGE={url!r} names no bucket: expected s3://BUCKET[/PREFIX]")
+        endpoint = creds.endpoint
+        secure = creds.secure
+        if "://" in endpoint:
+            ep = urlsplit(endpoint)
+            endpoint, secure = ep.netloc, ep.scheme == "https"
+        http = urllib3.PoolManager(
+            timeout=urllib3.Timeout(connect=5, read=60),
+            retries=urllib3.Retry(total=3, backoff_factor=0.2, status_forcelist=[500, 502, 503, 504]),
+            maxsize=16,
+        )
+        client = Minio(
+            endpoint, access_key=creds.access_key, secret_key=creds.secret_key, secure=secure, http_client=http
+        )
+        prefix = parts.path.strip("/")
+        return cls(client, parts.netloc, f"{prefix}/" if prefix else "", endpoint)
+
+    def _name(self, key: str) -> str:
+        return self.prefix + key
+
+    def _stat(self, key: str):
+        try:
+            return self.client.stat_object(self.bucket, self._name(key))
+        except S3Error as exc:
+            if exc.code in _MISSING:
+                return None
+            raise StorageError(f"cannot look up {key} in {self.location}: {_reason(exc)}") from exc
+        except (MinioException, urllib3.exceptions.HTTPError) as exc:
+            raise StorageError(f"cannot look up {key} in {self.location}: {_reason(exc)}") from exc
+
+    def has(self, sha256: str, size: int | None = None) -> bool:
+        stat = self._stat(object_key(sha256))
+        return stat is not None and (size is None or stat.size == size)
+
+    def _write(self, key: str, data: bytes, sha256: str) -> None:
+        try:
+            result = self.client.put_object(
+                self.bucket,
+                self._name(key),
+                io.BytesIO(data),
+                len(data),
+                content_type="application/octet-stream",
+                metadata={"sha256": sha256},
+                part_size=PART_SIZE,
+            )
+        except (MinioException, urllib3.exceptions.HTTPError) as exc:
+            raise StorageError(f"cannot store object {sha256} in {self.location}: {_reason(exc)}") from exc
+        if result.etag and result.etag.strip('"') != expected_etag(data):
+            raise IntegrityError(f"object {sha256}: {self.location} acknowledged different bytes (ETag mismatch)")
+
+    def _verify(self, key: str, data: bytes, sha256: str) -> None:
+        # The ETag checked in _write is the server's own MD5 of what it received; the stat
+        # proves the object is now visible with that size and digest under its key.
+        stat = self._stat(key)
+        if stat is None:
+            raise IntegrityError(f"object {sha256} is not in {self.location} after it was stored")
+        if stat.size != len(data) or (stat.etag or "").strip('"') != expected_etag(data):
+            raise IntegrityError(f"object {sha256} in {self.location} does not match what was written")
+
+    def _read(self, key: str) -> bytes:
+        response = None
+        try:
+            response = self.client.get_object(self.bucket, self._name(key))
+            return response.read()
+        except S3Error as exc:
+            if exc.code in _MISSING:
+                raise IntegrityError(f"object {key} is missing from {self.location}") from None
+            raise StorageError(f"cannot read {key} from {self.location}: {_reason(exc)}") from exc
+        except (MinioException, urllib3.exceptions.HTTPError) as exc:
+            raise StorageError(f"cannot read {key} from {self.location}: {_reason(exc)}") from exc
+        finally:
+            if response is not None:
+                response.close()
+                response.release_conn()
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, S3Error):
+        return f"{exc.code}: {exc.message}"
+    if isinstance(exc, urllib3.exceptions.MaxRetryError):
+        return f"server unreachable ({exc.reason})"
+    return str(exc) or type(exc).__name__

@@ -1,0 +1,38 @@
+"""What the spider hands to the archive pipeline."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass
+class Capture:
+    """One fetched body with everything the catalog records about it."""
+
+    site: str
+    kind: str  # list / report / attachment / page (fetched to read a title, not a report)
+    url: str
+    final_url: str
+    status: int
+    headers: dict[str, str]
+    body: bytes = field(repr=False)
+    fetched_at: datetime
+    method: str = "GET"
+    content_type: str | None = None
+    referrer: str | None = None
+    year: int | None = None
+    agency: str | None = None
+    agency_kind: str | None = None
+    title: str | None = None
+    filename: str | None = None
+
+
+@dataclass
+class FetchFailure:
+    """A URL that could not be archived, and why, in words an operator can act on."""
+
+    site: str
+    url: str
+    reason: str
+    kind: str | None = None

@@ -1,0 +1,41 @@
+"""The shape of a list page once read, and the anchor reading every CMS shares."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from parsel import Selector
+from scrapy import Request
+from scrapy.http import TextResponse
+
+_SPACE = re.compile(r"\s+")
+
+
+@dataclass(frozen=True)
+class Entry:
+    url: str
+    title: str
+
+
+@dataclass
+class Listing:
+    platform: str
+    entries: list[Entry] = field(default_factory=list)
+    #: Further list pages (GETs of ``index_1.html`` or POSTs to a data proxy).
+    pages: list[Request] = field(default_factory=list)
+
+
+def anchors(selector: Selector, base: TextResponse) -> list[Entry]:
+    """Every link with a title: the ``title`` attribute wins over text cut short with ``…``."""
+    entries = []
+    for a in selector.css("a[href]"):
+        href = (a.attrib.get("href") or "").strip()
+        if not href or href.startswith(("#", "javascript:", "mailto:")):
+            continue
+        text = _SPACE.sub(" ", " ".join(a.css("::text").getall())).strip()
+        attr = _SPACE.sub(" ", a.attrib.get("title") or "").strip()
+        title = attr if len(attr) >= len(text.rstrip("….")) else text
+        if title:
+            entries.append(Entry(base.urljoin(href), title))
+    return entries

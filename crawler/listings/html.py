@@ -1,0 +1,44 @@
+"""Ordinary HTML lists: entries as links, pagination as 下一页 / numbered links to sibling pages."""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from urllib.parse import urlsplit
+
+from scrapy import Request
+from scrapy.http import TextResponse
+
+from .base import Listing, anchors
+
+_PAGER_TEXT = re.compile(
+    r"^(\d{1,4}|下一?页|后一?页|尾页|末页|最后一?页|上一?页|前一?页|首页|第一页|next|last|»|›|>>?)$", re.IGNORECASE
+)
+
+
+def recognizes(response: TextResponse) -> bool:
+    return True
+
+
+def read(response: TextResponse, **_: object) -> Listing:
+    listing = Listing("html")
+    here = urlsplit(response.url)
+    seen = {response.url}
+    for a in response.css("a[href]"):
+        text = "".join(a.css("::text").getall()).strip()
+        if not _PAGER_TEXT.match(text):
+            continue
+        url = response.urljoin(a.attrib["href"])
+        if url not in seen and _sibling(here, urlsplit(url)):
+            seen.add(url)
+            listing.pages.append(Request(url))
+    pager = {r.url for r in listing.pages}
+    listing.entries = [e for e in anchors(response.selector, response) if e.url not in pager]
+    return listing
+
+
+def _sibling(here, there) -> bool:
+    """Pages of one list share host and directory (``index_2.html``, ``?page=2``, ``list_2.html``)."""
+    if here.netloc != there.netloc:
+        return False
+    return posixpath.dirname(here.path) == posixpath.dirname(there.path)

@@ -1,0 +1,98 @@
+"""Archive before anything else: store and verify each body, then record it in the catalog.
+
+Storage runs in a thread pool so the crawl keeps fetching while bodies are written; catalog
+writes go through one thread and are committed in small groups (a capture and its parse
+request always in the same transaction). A body that cannot be stored is recorded as a
+failure and never reaches the catalog or the parse queue; a crash between storing and
+recording leaves at most an unreferenced object, never a capture without its bytes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from scrapy.crawler import Crawler
+from scrapy.exceptions import DropItem
+
+from archive import catalog as cat
+from archive.storage import StorageError, open_store
+from crawler.items import Capture, FetchFailure
+from nianbao.config import from_settings
+
+logger = logging.getLogger(__name__)
+
+
+class ArchivePipeline:
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        config = from_settings(crawler.settings)
+        self.store = open_store(config)
+        self.catalog = cat.Catalog(config.catalog)
+        self.store_pool = ThreadPoolExecutor(crawler.settings.getint("NIANBAO_STORE_THREADS"), "nianbao-store")
+        self.catalog_pool = ThreadPoolExecutor(1, "nianbao-catalog")
+        self.run_id: int | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> ArchivePipeline:
+        return cls(crawler)
+
+    def open_spider(self) -> None:
+        spider = self.crawler.spider
+        sites = sorted(getattr(spider, "sites", {}))
+        self.run_id = self.catalog.start_run(sites, self.crawler.settings.get("NIANBAO_RUN_TRIGGER"))
+        self.crawler.stats.set_value("nianbao/run_id", self.run_id)
+        logger.info("run %s: archiving into %s, catalog %s", self.run_id, self.store.location,
+                    self.catalog.engine.url.render_as_string(hide_password=True))
+
+    async def process_item(self, item: Any) -> Any:
+        loop = asyncio.get_running_loop()
+        if isinstance(item, FetchFailure):
+            self._count(item.site, "errors")
+            logger.warning("%s: %s — %s", item.site, item.url, item.reason)
+            await loop.run_in_executor(self.catalog_pool, self._record_failure, item)
+            return item
+        if not isinstance(item, Capture):
+            return item
+        try:
+            digest = await loop.run_in_executor(self.store_pool, self.store.put, item.body)
+        except StorageError as exc:
+            failure = FetchFailure(item.site, item.url, f"not archived: {exc}", item.kind)
+            self._count(item.site, "errors")
+            await loop.run_in_executor(self.catalog_pool, self._record_failure, failure)
+            raise DropItem(f"{item.url}: {exc}") from exc
+        row = _row(item, digest, self.run_id)
+        item.body = b""  # stored and verified; let the memory go
+        await loop.run_in_executor(self.catalog_pool, self.catalog.record, [row])
+        self._count(item.site, item.kind)
+        if item.kind in cat.PARSED_KINDS:
+            logger.info("archived %s %s %s %s", item.kind, item.site, item.year or "", item.title or item.url)
+        return item
+
+    def close_spider(self) -> None:
+        reason = self.crawler.stats.get_value("finish_reason") or "finished"
+        status = "finished" if reason == "finished" else ("cancelled" if reason == "shutdown" else "failed")
+        self.store_pool.shutdown(wait=True)
+        self.catalog_pool.shutdown(wait=True)
+        stats = {k.removeprefix("nianbao/"): v for k, v in self.crawler.stats.get_stats().items()
+                 if k.startswith("nianbao/") and k != "nianbao/run_id"}
+        self.catalog.finish_run(self.run_id, status, stats)
+
+    def _record_failure(self, failure: FetchFailure) -> None:
+        self.catalog.record(failures=[cat.Failure(run_id=self.run_id, site=failure.site, url=failure.url,
+                                                  kind=failure.kind, reason=failure.reason)])
+
+    def _count(self, site: str, what: str) -> None:
+        self.crawler.stats.inc_value(f"nianbao/{site}/{what}")
+
+
+def _row(item: Capture, digest: str, run_id: int | None) -> cat.Capture:
+    return cat.Capture(
+        run_id=run_id, site=item.site, kind=item.kind, url=item.url, final_url=item.final_url,
+        method=item.method, status=item.status, headers=item.headers, fetched_at=item.fetched_at,
+        sha256=digest, size=len(item.body), content_type=item.content_type, referrer=item.referrer,
+        year=item.year, agency=item.agency, agency_kind=item.agency_kind, title=item.title,
+        filename=item.filename,
+    )

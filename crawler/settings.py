@@ -1,0 +1,59 @@
+"""Every default of the crawler, in one place (Scrapy's settings module for nianbao).
+
+``NIANBAO_*`` settings left at None fall back to the environment variable of the same name
+(see nianbao.config), so flags, environment and ``scrapy crawl -s`` all work alike.
+"""
+
+BOT_NAME = "nianbao"
+SPIDER_MODULES = ["crawler.spiders"]
+NEWSPIDER_MODULE = "crawler.spiders"
+
+# -- nianbao ------------------------------------------------------------------------------
+NIANBAO_SITES = None  # registry YAML; None: the national registry shipped in crawler/data
+NIANBAO_HOME = None  # NIANBAO_HOME, default ./var
+NIANBAO_STORAGE = None  # file:///… or s3://BUCKET[/PREFIX]
+NIANBAO_CATALOG = None  # SQLAlchemy URL, default SQLite under NIANBAO_HOME
+NIANBAO_PROXY = None  # http://[user:pass@]host:port for every fetch
+NIANBAO_RUN_TRIGGER = "manual"
+#: Stop following a list's pagination after this many pages (a guard against endless pagers).
+NIANBAO_MAX_LIST_PAGES = 500
+#: Hanweb dataproxy: records asked for per POST, as real JCMS list pages do (3 pages of 15).
+NIANBAO_HANWEB_GROUP = 45
+#: Print a line per archived report and attachment (the CLI switches it on).
+NIANBAO_PROGRESS = False
+#: Threads storing bodies in object storage while the crawl goes on.
+NIANBAO_STORE_THREADS = 4
+
+# -- politeness ---------------------------------------------------------------------------
+USER_AGENT = "nianbao/0.1 (+https://github.com/nianbao/nianbao; annual-report archive crawler)"
+ROBOTSTXT_OBEY = True
+CONCURRENT_REQUESTS = 16
+CONCURRENT_REQUESTS_PER_DOMAIN = 2
+DOWNLOAD_DELAY = 0
+DOWNLOAD_TIMEOUT = 60
+RETRY_ENABLED = True
+RETRY_TIMES = 2
+RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+COOKIES_ENABLED = True
+
+# -- safety -------------------------------------------------------------------------------
+DOWNLOAD_MAXSIZE = 200 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 50 * 1024 * 1024
+
+# -- components ---------------------------------------------------------------------------
+DOWNLOADER_MIDDLEWARES = {
+    "crawler.downloadermiddlewares.proxy.ProxyMiddleware": 700,
+}
+EXTENSIONS = {
+    "crawler.extensions.progress.Progress": 500,
+}
+ITEM_PIPELINES = {
+    "crawler.pipelines.archive.ArchivePipeline": 300,
+}
+
+TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
+FEED_EXPORT_ENCODING = "utf-8"
+LOG_LEVEL = "INFO"
+LOGSTATS_INTERVAL = 30.0
+TELNETCONSOLE_ENABLED = False

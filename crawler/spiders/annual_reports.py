@@ -1,0 +1,177 @@
+"""The ``annual_reports`` spider: from each site's report lists to every report and attachment.
+
+Lists are read page by page to their end; each entry is judged by its title (crawler.titles);
+reports are fetched with every attachment they link. Every body fetched — list pages too —
+is yielded as a Capture for the archive pipeline; every failure as a FetchFailure.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+from scrapy import Request, Spider
+from scrapy.crawler import Crawler
+from scrapy.http import Response, TextResponse
+from scrapy.spidermiddlewares.httperror import HttpError
+from twisted.python.failure import Failure
+
+from crawler.attachments import attachment_links, filename_from
+from crawler.items import Capture, FetchFailure
+from crawler.listings import read_listing
+from crawler.registry import RegistryError, Site, load_registry
+from crawler.scope import Scope
+from crawler.titles import classify, is_truncated
+
+_TITLE_SELECTORS = (
+    'meta[name="ArticleTitle"]::attr(content)',
+    'meta[name="articletitle"]::attr(content)',
+    ".article-title::text, .xxgk-title::text, #title::text, h1::text",
+    "title::text",
+)
+
+
+class AnnualReportsSpider(Spider):
+    name = "annual_reports"
+
+    def __init__(self, site: str | None = None, sites: str | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._site_arg, self._sites_arg = site, sites
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> AnnualReportsSpider:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        registry = load_registry(spider._sites_arg or crawler.settings.get("NIANBAO_SITES"))
+        keys = [k.strip() for k in (spider._site_arg or "").split(",") if k.strip()]
+        if not keys:
+            raise RegistryError("name the sites to crawl: -a site=ID[,ID…] (ids or names from the registry)")
+        spider.sites = {s.id: s for s in registry.select(keys)}
+        spider.scopes = {s.id: Scope(s) for s in spider.sites.values()}
+        spider.max_list_pages = crawler.settings.getint("NIANBAO_MAX_LIST_PAGES")
+        spider.hanweb_group = crawler.settings.getint("NIANBAO_HANWEB_GROUP")
+        spider.list_pages: dict[str, int] = {}
+        return spider
+
+    async def start(self) -> AsyncIterator[Any]:
+        for site in self.sites.values():
+            if not site.report_lists:
+                yield FetchFailure(site.id, site.home, "no report_lists configured for this site", "list")
+            for url in site.report_lists:
+                yield self._request(site, url, self.parse_list, kind="list")
+
+    # -- lists ------------------------------------------------------------------------------
+    def parse_list(self, response: Response) -> Iterator[Any]:
+        site = self.sites[response.meta["site"]]
+        yield capture(response, "list")
+        if not isinstance(response, TextResponse):
+            yield FetchFailure(site.id, response.url, "list page is not text", "list")
+            return
+        listing = read_listing(response, self.hanweb_group)
+        for entry in listing.entries:
+            verdict = classify(entry.title, county=site.name)
+            if verdict.is_report or verdict.needs_full_title:
+                meta = {"list_title": entry.title, "verdict": verdict if verdict.is_report else None}
+                yield self._request(site, entry.url, self.parse_report, kind="report", referrer=response.url,
+                                    **meta)
+        for page in listing.pages:
+            count = self.list_pages.get(site.id, 0) + 1
+            if count > self.max_list_pages:
+                yield FetchFailure(site.id, page.url, f"list pagination stopped after {self.max_list_pages} pages",
+                                   "list")
+                break
+            self.list_pages[site.id] = count
+            yield page.replace(callback=self.parse_list, errback=self.failed,
+                               meta={**page.meta, "site": site.id, "kind": "list"})
+
+    # -- reports ----------------------------------------------------------------------------
+    def parse_report(self, response: Response) -> Iterator[Any]:
+        site = self.sites[response.meta["site"]]
+        verdict = response.meta.get("verdict")
+        is_page = isinstance(response, TextResponse) and _is_html(response)
+        title = page_title(response) if is_page else filename_from(response)
+        if verdict is None or is_truncated(response.meta["list_title"]):
+            full = classify(title or "", county=site.name) if title else None
+            if full is not None and full.is_report:
+                verdict = full
+            elif verdict is None:  # fetched only to read its full title: kept, but not a report
+                yield capture(response, "page", title=title)
+                return
+            title = title if full is not None and full.is_report else response.meta["list_title"]
+        else:
+            title = response.meta["list_title"]
+        yield capture(response, "report", title=title, year=verdict.year, agency=verdict.agency,
+                      agency_kind=verdict.agency_kind)
+        if not is_page:
+            return
+        for url in attachment_links(response):
+            yield self._request(site, url, self.parse_attachment, kind="attachment", referrer=response.url,
+                                report={"title": title, "year": verdict.year, "agency": verdict.agency,
+                                        "agency_kind": verdict.agency_kind})
+
+    def parse_attachment(self, response: Response) -> Iterator[Any]:
+        yield capture(response, "attachment", filename=filename_from(response), **response.meta["report"])
+
+    # -- plumbing ---------------------------------------------------------------------------
+    def _request(self, site: Site, url: str, callback: Any, kind: str, referrer: str | None = None,
+                 **meta: Any) -> Request | FetchFailure:
+        if not self.scopes[site.id].allows(url):
+            return FetchFailure(site.id, url, "out of scope: not a host of this site", kind)
+        headers = {"Referer": referrer} if referrer else None
+        return Request(url, callback=callback, errback=self.failed, headers=headers,
+                       meta={"site": site.id, "kind": kind, **meta})
+
+    def failed(self, failure: Failure) -> FetchFailure:
+        request = failure.request
+        return FetchFailure(request.meta["site"], request.url, failure_reason(failure), request.meta.get("kind"))
+
+
+def capture(response: Response, kind: str, **facts: Any) -> Capture:
+    request = response.request
+    redirects = response.meta.get("redirect_urls") or []
+    return Capture(
+        site=response.meta["site"],
+        kind=kind,
+        url=redirects[0] if redirects else request.url,
+        final_url=response.url,
+        method=request.method,
+        status=response.status,
+        headers={k.decode("latin-1"): b", ".join(v).decode("latin-1") for k, v in response.headers.items()},
+        body=response.body,
+        fetched_at=datetime.now(UTC).replace(tzinfo=None),
+        content_type=(response.headers.get("Content-Type") or b"").decode("latin-1") or None,
+        referrer=(request.headers.get("Referer") or b"").decode("latin-1") or None,
+        **facts,
+    )
+
+
+def page_title(response: TextResponse) -> str | None:
+    for selector in _TITLE_SELECTORS:
+        text = " ".join(t.strip() for t in response.css(selector).getall() if t.strip())
+        if text:
+            return re.sub(r"\s*[-_|].{0,30}(政府|门户|网站)[^-_|]*$", "", text).strip()
+    return None
+
+
+def _is_html(response: TextResponse) -> bool:
+    ctype = (response.headers.get("Content-Type") or b"").decode("latin-1").lower()
+    return "html" in ctype or (not ctype and response.body.lstrip()[:1] == b"<")
+
+
+def failure_reason(failure: Failure) -> str:
+    exc = failure.value
+    if isinstance(exc, HttpError):
+        return f"HTTP {exc.response.status}"
+    name = type(exc).__name__
+    reasons = {
+        "DNSLookupError": "DNS lookup failed",
+        "TimeoutError": "timed out",
+        "TCPTimedOutError": "timed out",
+        "ConnectionRefusedError": "connection refused",
+        "ConnectionLost": "connection lost",
+        "ResponseNeverReceived": "no response (connection dropped)",
+        "IgnoreRequest": str(exc) or "ignored",
+    }
+    return reasons.get(name, f"{name}: {exc}"[:300])
+

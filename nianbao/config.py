@@ -1,0 +1,89 @@
+"""Configuration from flags and the environment, resolved in one place.
+
+Every layer (Scrapy settings, the archive CLI, later the scheduler) asks this module, so
+``NIANBAO_*`` variables mean the same thing everywhere.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+
+class ConfigError(ValueError):
+    """Configuration that cannot work; the message names the setting at fault."""
+
+
+@dataclass(frozen=True)
+class S3Credentials:
+    endpoint: str
+    access_key: str = field(repr=False)
+    secret_key: str = field(repr=False)
+    secure: bool = True
+
+
+@dataclass(frozen=True)
+class Config:
+    home: Path
+    storage: str
+    catalog: str
+    proxy: str | None
+    s3: S3Credentials | None
+
+    @classmethod
+    def from_env(cls, env: os._Environ[str] | dict[str, str] | None = None, **overrides: str | None) -> Config:
+        env = os.environ if env is None else env
+
+        def get(name: str) -> str | None:
+            value = overrides.get(name.removeprefix("NIANBAO_").lower())
+            return value if value is not None else (env.get(name) or None)
+
+        home = Path(get("NIANBAO_HOME") or "./var").resolve()
+        storage = get("NIANBAO_STORAGE") or (home / "objects").as_uri()
+        catalog = get("NIANBAO_CATALOG") or f"sqlite:///{home / 'catalog.sqlite3'}"
+        proxy = get("NIANBAO_PROXY")
+        if proxy:
+            check_proxy_url(proxy)
+        s3 = None
+        scheme = urlsplit(storage).scheme
+        if scheme == "s3":
+            endpoint = get("NIANBAO_S3_ENDPOINT")
+            if not endpoint:
+                raise ConfigError("NIANBAO_STORAGE is s3://… but NIANBAO_S3_ENDPOINT is not set")
+            secure = (get("NIANBAO_S3_SECURE") or "true").lower() not in {"0", "false", "no", "off"}
+            s3 = S3Credentials(
+                endpoint=endpoint,
+                access_key=get("NIANBAO_S3_ACCESS_KEY") or "",
+                secret_key=get("NIANBAO_S3_SECRET_KEY") or "",
+                secure=secure,
+            )
+        elif scheme != "file":
+            raise ConfigError(f"NIANBAO_STORAGE={storage!r}: expected file://PATH or s3://BUCKET")
+        return cls(home=home, storage=storage, catalog=catalog, proxy=proxy, s3=s3)
+
+
+def check_proxy_url(proxy: str) -> None:
+    parts = urlsplit(proxy)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise ConfigError(f"proxy {redact(proxy)!r}: expected http://HOST:PORT")
+    try:
+        parts.port  # noqa: B018 - raises on a malformed port
+    except ValueError as exc:
+        raise ConfigError(f"proxy {redact(proxy)!r}: {exc}") from None
+
+
+def redact(url: str) -> str:
+    """The URL with any password replaced, for logs and messages."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = f"{parts.username}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def from_settings(settings: object) -> Config:
+    """The Config a Scrapy crawl runs with: ``NIANBAO_*`` settings first, then the environment."""
+    get = settings.get  # type: ignore[attr-defined]
+    return Config.from_env(**{name: get(f"NIANBAO_{name.upper()}") for name in ("home", "storage", "catalog", "proxy")})

@@ -1,0 +1,48 @@
+"""Shared fixtures: real servers started once per test session."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support import seaweed
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[seaweed.S3Server]:
+    server = seaweed.start(tmp_path_factory.mktemp("seaweedfs"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def s3_env(s3_server: seaweed.S3Server) -> dict[str, str]:
+    """Environment for a fresh bucket on the real S3 server."""
+    return s3_server.env(f"nianbao-{uuid.uuid4().hex[:12]}")
+
+
+@pytest.fixture
+def home_env(tmp_path: Path) -> dict[str, str]:
+    """A clean NIANBAO_HOME (local storage, SQLite catalog) and nothing inherited."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NIANBAO_")}
+    env["NIANBAO_HOME"] = str(tmp_path / "home")
+    return env
+
+
+def run_nianbao(*args: str, env: dict[str, str], check: bool = True, cwd: Path = ROOT,
+                timeout: float = 600) -> subprocess.CompletedProcess[bytes]:
+    """The CLI as a user runs it: a separate process (Scrapy's reactor runs once per process)."""
+    result = subprocess.run([sys.executable, "-m", "nianbao", *args], env=env, cwd=cwd, capture_output=True,
+                            timeout=timeout)
+    if check and result.returncode != 0:
+        raise AssertionError(f"nianbao {' '.join(args)} exited {result.returncode}:\n"
+                             f"{result.stderr.decode(errors='replace')[-4000:]}")
+    return result

@@ -1,0 +1,100 @@
+"""Both backends behind one interface, against a real directory and a real S3 server."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+
+import pytest
+
+from archive.storage import IntegrityError, StorageError, object_key, open_store
+from archive.storage.local import LocalStore
+from archive.storage.s3 import PART_SIZE, S3Store
+from nianbao.config import Config, ConfigError
+
+
+@pytest.fixture(params=["local", "s3"])
+def store(request, tmp_path):
+    if request.param == "local":
+        return open_store(Config.from_env({}, home=str(tmp_path)))
+    return open_store(Config.from_env(request.getfixturevalue("s3_env")))
+
+
+def test_put_get_roundtrip_and_dedupe(store):
+    body = "万载县人民政府2023年政府信息公开工作年度报告".encode() * 100
+    digest = store.put(body)
+    assert digest == hashlib.sha256(body).hexdigest()
+    assert store.has(digest, len(body)) and not store.has(digest, len(body) + 1)
+    assert store.get(digest) == body
+    assert store.put(body) == digest  # stored once
+
+
+def test_missing_object_is_an_integrity_error(store):
+    with pytest.raises(IntegrityError, match="missing"):
+        store.get("0" * 64)
+
+
+def test_multipart_upload_is_verified(s3_env):
+    store = open_store(Config.from_env(s3_env))
+    body = os.urandom(PART_SIZE + 12345)
+    digest = store.put(body)
+    assert store.get(digest) == body
+
+
+def test_corrupted_local_object_is_never_returned(tmp_path):
+    store = LocalStore(tmp_path / "objects")
+    digest = store.put(b"original report")
+    (tmp_path / "objects" / object_key(digest)).write_bytes(b"tampered report")
+    with pytest.raises(IntegrityError, match="corrupt"):
+        store.get(digest)
+
+
+def test_corrupted_s3_object_is_never_returned(s3_env, s3_server):
+    import io
+
+    store = open_store(Config.from_env(s3_env))
+    digest = store.put(b"original report")
+    client = s3_server.client()
+    bucket = s3_env["NIANBAO_STORAGE"].removeprefix("s3://")
+    client.put_object(bucket, object_key(digest), io.BytesIO(b"tampered"), 8)
+    with pytest.raises(IntegrityError, match="corrupt"):
+        store.get(digest)
+
+
+def test_full_disk_leaves_no_partial_object(tmp_path, monkeypatch):
+    store = LocalStore(tmp_path / "objects")
+
+    def no_space(*_args, **_kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", no_space)
+    with pytest.raises(StorageError, match="No space left on device"):
+        store.put(b"a report body")
+    leftovers = [p for p in (tmp_path / "objects").rglob("*") if p.is_file()]
+    assert leftovers == []
+
+
+def test_wrong_credentials_and_unreachable_server_are_clear(s3_env):
+    bad = {**s3_env, "NIANBAO_S3_SECRET_KEY": "wrong"}
+    with pytest.raises(StorageError, match="SignatureDoesNotMatch|AccessDenied"):
+        open_store(Config.from_env(bad))
+    down = {**s3_env, "NIANBAO_S3_ENDPOINT": "http://127.0.0.1:9"}
+    with pytest.raises(StorageError, match="127.0.0.1:9"):
+        open_store(Config.from_env(down))
+
+
+def test_config_errors_name_the_setting():
+    with pytest.raises(ConfigError, match="NIANBAO_S3_ENDPOINT"):
+        Config.from_env({"NIANBAO_STORAGE": "s3://bucket"})
+    with pytest.raises(ConfigError, match="NIANBAO_STORAGE"):
+        Config.from_env({"NIANBAO_STORAGE": "ftp://somewhere"})
+    with pytest.raises(ConfigError, match="proxy"):
+        Config.from_env({"NIANBAO_PROXY": "socks5://127.0.0.1:1080"})
+
+
+def test_secrets_stay_out_of_descriptions(s3_env):
+    config = Config.from_env(s3_env)
+    store = open_store(config)
+    assert isinstance(store, S3Store)
+    for text in (repr(config), store.location):
+        assert s3_env["NIANBAO_S3_SECRET_KEY"] not in text and s3_env["NIANBAO_S3_ACCESS_KEY"] not in text
