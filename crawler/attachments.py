@@ -13,9 +13,11 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from scrapy.http import Response, TextResponse
 
-EXTENSIONS = frozenset(
-    ["pdf", "doc", "docx", "wps", "xls", "xlsx", "et", "ofd", "zip", "rar", "7z", "rtf", "txt", "csv", "ppt", "pptx", "dps", "jpg", "jpeg", "png", "gif", "bmp", "tif", "tiff"]
-)
+#: Documents (pdf … dps), archives and images (图片版 reports are images).
+EXTENSIONS = frozenset({
+    "pdf", "doc", "docx", "wps", "xls", "xlsx", "et", "ofd", "rtf", "txt", "csv", "ppt", "pptx", "dps",
+    "zip", "rar", "7z", "jpg", "jpeg", "png", "gif", "bmp", "tif", "tiff",
+})
 _ENDPOINT = re.compile(r"(downfile|download|filedown|getfile|attach)\w*(\.jsp|\.do|\.aspx?|\.php)?", re.I)
 #: Where CMSs put a report's body; images are attachments only inside it, never the site chrome.
 _BODY = "#zoom, .TRS_Editor, #UCAP-CONTENT, .article-content, .content, article, #content"
