@@ -24,16 +24,19 @@ _BODY = "#zoom, .TRS_Editor, #UCAP-CONTENT, .article-content, .content, article,
 _NAME_PARAMS = ("showname", "filename", "fileName", "name", "title")
 
 
-def attachment_links(response: TextResponse) -> list[str]:
-    urls: list[str] = []
-    for href in response.css("a::attr(href)").getall():
-        url = response.urljoin(href.strip())
+def attachment_links(response: TextResponse) -> dict[str, str]:
+    """Attachment URLs of a report page, each with its link text (often the only real file name)."""
+    links: dict[str, str] = {}
+    for a in response.css("a[href]"):
+        url = response.urljoin(a.attrib["href"].strip())
         if url != response.url and _is_attachment(url):
-            urls.append(url)
+            text = " ".join(" ".join(a.css("::text").getall()).split())
+            links[url] = links.get(url) or text
     for body in response.css(_BODY)[:1]:
-        urls += [response.urljoin(src.strip()) for src in body.css("img::attr(src)").getall()
-                 if src.strip() and not src.startswith("data:")]
-    return list(dict.fromkeys(urls))
+        for src in body.css("img::attr(src)").getall():
+            if src.strip() and not src.startswith("data:"):
+                links.setdefault(response.urljoin(src.strip()), "")
+    return links
 
 
 def _is_attachment(url: str) -> bool:
@@ -44,16 +47,21 @@ def _is_attachment(url: str) -> bool:
     return ext in EXTENSIONS or bool(_ENDPOINT.search(parts.path))
 
 
-def filename_from(response: Response) -> str | None:
-    """Content-Disposition (RFC 6266/5987, or raw GBK as many portals send), else the URL."""
+def filename_from(response: Response, link_text: str = "") -> str | None:
+    """Content-Disposition (RFC 6266/5987, or raw GBK as many portals send), the link's text, the URL."""
     raw = response.headers.get("Content-Disposition")
     name = content_disposition_filename(raw) if raw else None
+    if not name and link_text:
+        name = re.sub(r"^附件\s*\d*\s*[:：.、]?\s*", "", link_text)
+        ext = posixpath.splitext(urlsplit(response.url).path)[1]
+        if ext and not name.lower().endswith(ext.lower()) and ext.lower().lstrip(".") in EXTENSIONS:
+            name += ext
     if not name:
         query = parse_qs(urlsplit(response.url).query)
         name = next((query[p][0] for p in _NAME_PARAMS if query.get(p)), None)
     if not name:
         name = unquote(posixpath.basename(urlsplit(response.url).path))
-    return safe_name(name) if name else None
+    return safe_name(name) or None
 
 
 def content_disposition_filename(raw: bytes) -> str | None:

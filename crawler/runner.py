@@ -25,7 +25,7 @@ def crawl_settings(config: Config, sites_file: str | None, log_level: str = "INF
 
 def run_crawl(config: Config, site_ids: list[str], sites_file: str | None, log_level: str = "INFO") -> int:
     """Crawl ``site_ids`` to the end; returns the run id recorded in the catalog."""
-    process = CrawlerProcess(crawl_settings(config, sites_file, log_level), install_root_handler=True)
+    process = CrawlerProcess(crawl_settings(config, sites_file, log_level))
     crawler = process.create_crawler("annual_reports")
     process.crawl(crawler, site=",".join(site_ids), sites=sites_file)
     process.start()

@@ -75,11 +75,12 @@ def crawl(ctx: Context, sites_file: str | None, site_keys: tuple[str, ...], prox
                + (f" through proxy {redact(config.proxy)}" if config.proxy else ""), err=True)
     run_id = run_crawl(config, [s.id for s in sites], sites_file, log_level)
     summary = catalog.site_summary(run_id)
-    click.echo(f"\nrun {run_id}: {'site':<24} {'reports':>8} {'attachments':>12} {'lists':>6} {'errors':>7}")
+    click.echo(f"\nrun {run_id} finished")
+    click.echo(f"{'site':<24} {'reports':>8} {'attachments':>12} {'list pages':>11} {'errors':>7}")
     for site in sites:
         row = summary.get(site.id, {})
-        click.echo(f"{'':>{len(str(run_id)) + 5}}{site.id:<24} {row.get('report', 0):>8} "
-                   f"{row.get('attachment', 0):>12} {row.get('list', 0):>6} {row.get('errors', 0):>7}")
+        click.echo(f"{site.id:<24} {row.get('report', 0):>8} {row.get('attachment', 0):>12} "
+                   f"{row.get('list', 0):>11} {row.get('errors', 0):>7}")
     failures = catalog.failures(run=run_id)
     if failures:
         click.echo(f"\n{len(failures)} error(s); first ones:")

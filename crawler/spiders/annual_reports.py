@@ -105,13 +105,14 @@ class AnnualReportsSpider(Spider):
                       agency_kind=verdict.agency_kind)
         if not is_page:
             return
-        for url in attachment_links(response):
+        for url, text in attachment_links(response).items():
             yield self._request(site, url, self.parse_attachment, kind="attachment", referrer=response.url,
-                                report={"title": title, "year": verdict.year, "agency": verdict.agency,
+                                link_text=text, report={"title": title, "year": verdict.year, "agency": verdict.agency,
                                         "agency_kind": verdict.agency_kind})
 
     def parse_attachment(self, response: Response) -> Iterator[Any]:
-        yield capture(response, "attachment", filename=filename_from(response), **response.meta["report"])
+        filename = filename_from(response, response.meta.get("link_text", ""))
+        yield capture(response, "attachment", filename=filename, **response.meta["report"])
 
     # -- plumbing ---------------------------------------------------------------------------
     def _request(self, site: Site, url: str, callback: Any, kind: str, referrer: str | None = None,

@@ -1,0 +1,14 @@
+"""Offline simulator of county government portals for testing the nianbao crawler.
+
+`build_world()` / `build_static_world()` make a deterministic world of sites (plain HTML, 大汉 Hanweb,
+TRS WCM) with planted annual reports, attachments and distractors; `SimulatorServer` serves a world as
+an HTTP forward proxy on loopback so the real spiders can crawl it; `python -m tests.simulator` runs one.
+"""
+
+from .server import SimulatorServer
+from .world import Distractor, Planted, PlantedAttachment, SimSite, World, build_static_world, build_world
+
+__all__ = [
+    "Distractor", "Planted", "PlantedAttachment", "SimSite", "SimulatorServer", "World",
+    "build_static_world", "build_world",
+]

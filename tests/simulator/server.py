@@ -1,0 +1,119 @@
+"""Loopback HTTP server that answers from a simulated `World`, usable as the crawler's forward proxy.
+
+Pointing the crawler's proxy at it (`http_proxy=http://127.0.0.1:PORT`) lets it crawl the real-looking
+`http://www.wanzai.gov.cn/…` URLs unchanged while nothing ever leaves the machine: absolute-URI request
+lines are answered by that URL, plain paths by the Host header, everything else in the world is a 404.
+"""
+
+from __future__ import annotations
+
+import threading
+import traceback
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from .world import World
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], world: World) -> None:
+        super().__init__(address, _Handler)
+        self.world = world
+        self.requests: list[tuple[str, str]] = []
+        self.lock = threading.Lock()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive; every answer carries Content-Length
+    server: _Server
+
+    def version_string(self) -> str:
+        return "nginx"
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
+        """Quiet: the request log is `server.requests`, not stderr."""
+
+    def _answer(self, status: int, headers: dict[str, str], body: bytes, head: bool = False) -> None:
+        self.send_response(status)
+        for key, value in headers.items():
+            self.send_header(key, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if not head:
+            self.wfile.write(body)
+
+    def _serve(self) -> None:
+        method = self.command
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        if self.path.startswith(("http://", "https://")):
+            url = self.path
+        else:
+            url = f"http://{self.headers.get('Host', '')}{self.path}"
+        with self.server.lock:
+            self.server.requests.append((method, url))
+        try:
+            status, headers, data = self.server.world.resolve(method, url, body)
+        except Exception:  # a simulator bug must show up in the test, not as a dropped connection
+            status, headers, data = 500, {"Content-Type": "text/plain"}, traceback.format_exc().encode()
+        self._answer(status, headers, data, head=method == "HEAD")
+
+    do_GET = do_HEAD = do_POST = _serve
+
+    def do_CONNECT(self) -> None:
+        with self.server.lock:
+            self.server.requests.append(("CONNECT", self.path))
+        msg = b"simulator: CONNECT (https) is not supported; the simulated world is http:// only\n"
+        self.close_connection = True
+        self._answer(501, {"Content-Type": "text/plain"}, msg)
+
+
+class SimulatorServer:
+    """Serve `world` on host:port (0 = any free port); a context manager, or call start()/stop()."""
+
+    def __init__(self, world: World, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.world = world
+        self._server = _Server((host, port), world)
+        self._thread: threading.Thread | None = None
+        self.host, self.port = self._server.server_address[:2]
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    proxy_url = url
+
+    @property
+    def requests(self) -> list[tuple[str, str]]:
+        """(method, absolute URL) of every request so far, in arrival order (live list; copy under lock)."""
+        return self._server.requests
+
+    def requests_snapshot(self) -> list[tuple[str, str]]:
+        with self._server.lock:
+            return list(self._server.requests)
+
+    def clear_requests(self) -> None:
+        with self._server.lock:
+            self._server.requests.clear()
+
+    def start(self) -> SimulatorServer:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._server.serve_forever, args=(0.1,),
+                                            name="nianbao-simulator", daemon=True)
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._server.shutdown()
+            self._thread.join()
+            self._thread = None
+        self._server.server_close()
+
+    def __enter__(self) -> SimulatorServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

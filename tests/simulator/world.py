@@ -1,0 +1,240 @@
+"""A deterministic simulated world of county portals that publish 政府信息公开工作年度报告.
+
+`build_world()` makes a handful of county sites on the three platforms seen most at county level
+(plain HTML, 大汉 Hanweb, TRS WCM), each with planted reports, attachments and near-miss distractors;
+`build_static_world()` makes one big plain site for benchmarks.  `World.resolve()` answers any request
+from memory, so the crawler can be tested end to end with no network at all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import random
+import re
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from urllib.parse import urlsplit
+
+from . import hanweb, html_portal, trs
+from .files import BUNDLED, FileFactory
+from .pages import Column, SiteConfig
+from .plan import Entry, plan_county, plan_static
+
+PLATFORMS = ("html", "hanweb", "trs")
+BUILDERS = {"html": html_portal.build, "hanweb": hanweb.build, "trs": trs.build}
+Response = tuple[int, dict[str, str], bytes]
+Handler = Callable[[str, str, bytes], Response]
+_HTML = "text/html; charset=utf-8"
+
+
+@dataclass
+class SimSite:
+    id: str
+    name: str
+    province: str
+    prefecture: str | None
+    home: str
+    platform: str
+    report_lists: list[str]
+    attachment_hosts: list[str]
+
+
+@dataclass(frozen=True)
+class Planted:
+    """An annual report the crawler should find; `url` is its page (or the PDF itself)."""
+
+    url: str
+    site: str
+    year: int
+    agency: str  # exactly as in the title: 万载县教育体育局, 仙源乡人民政府, 万载县人民政府 …
+    agency_kind: str  # "county" | "department" | "township"
+    title: str
+    sha256: str  # of the body served at url
+
+
+@dataclass(frozen=True)
+class PlantedAttachment:
+    url: str
+    report_url: str
+    sha256: str
+    filename: str  # the name the site gives it (link text, or Content-Disposition for Hanweb)
+
+
+@dataclass(frozen=True)
+class Distractor:
+    """A page that looks like a report and must NOT be archived as one (解读, 指南, 工作要点, news …)."""
+
+    url: str
+    site: str
+    title: str
+    kind: str
+
+
+class World:
+    """The simulated sites plus what was planted in them; `resolve()` serves it."""
+
+    def __init__(self, compress: bool = False) -> None:
+        self.sites: list[SimSite] = []
+        self.reports: list[Planted] = []
+        self.attachments: list[PlantedAttachment] = []
+        self.distractors: list[Distractor] = []
+        self.urls: list[str] = []  # every distinct GET-able page/file (aliases left out)
+        self.hosts: set[str] = set()
+        self._compress = compress  # the benchmark world keeps its pages zlib-compressed in memory
+        self._routes: dict[str, tuple[dict[str, str], bytes]] = {}
+        self._handlers: dict[tuple[str, str], Handler] = {}
+
+    # -- building (used by the platform modules) --
+    def add(self, url: str, body: bytes, content_type: str, headers: dict[str, str] | None = None,
+            listed: bool = True) -> str:
+        """Serve `body` at `url` (GET/HEAD); returns its sha256."""
+        host = urlsplit(url).hostname or ""
+        self.hosts.add(host)
+        stored = zlib.compress(body, 1) if self._compress else body
+        self._routes[url] = ({"Content-Type": content_type, **(headers or {})}, stored)
+        if listed:
+            self.urls.append(url)
+        return hashlib.sha256(body).hexdigest()
+
+    def add_handler(self, host: str, path: str, handler: Handler) -> None:
+        """Dynamic endpoint (Hanweb dataproxy/downfile) for requests with a query not served verbatim."""
+        self.hosts.add(host)
+        self._handlers[(host, path)] = handler
+
+    def plant(self, site: str, e: Entry, sha256: str) -> None:
+        if e.kind == "report":
+            self.reports.append(Planted(e.url, site, e.year, e.agency, e.agency_kind, e.title, sha256))
+        else:
+            self.distractors.append(Distractor(e.url, site, e.title, e.kind))
+
+    def plant_attachment(self, url: str, report_url: str, sha256: str, filename: str) -> None:
+        self.attachments.append(PlantedAttachment(url, report_url, sha256, filename))
+
+    # -- serving --
+    def resolve(self, method: str, url: str, body: bytes = b"") -> Response:
+        """(status, headers, body) for a request; 404 for anything outside the world."""
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+        if parts.port not in (None, 80):
+            host = f"{host}:{parts.port}"
+        if host not in self.hosts:
+            msg = f"simulator: {host or url!r} is not a host of the simulated world (no real network access)\n"
+            return 404, {"Content-Type": "text/plain; charset=utf-8"}, msg.encode()
+        path = parts.path or "/"
+        base = f"http://{host}{path}"
+        route = self._routes.get(f"{base}?{parts.query}" if parts.query else base)
+        if route is None and (host, path) in self._handlers:
+            return self._handlers[(host, path)](method.upper(), parts.query, body)
+        route = route or self._routes.get(base)
+        if route is None:
+            return 404, {"Content-Type": _HTML}, b"<html><body><h1>404 Not Found</h1></body></html>"
+        if method.upper() not in ("GET", "HEAD"):
+            return 405, {"Content-Type": _HTML, "Allow": "GET, HEAD"}, b"<html><body>405</body></html>"
+        headers, stored = route
+        return 200, dict(headers), zlib.decompress(stored) if self._compress else stored
+
+    def registry_yaml(self) -> str:
+        """The crawler's site registry for this world (same shape as the project's sites YAML)."""
+        out = ["sites:"]
+        for s in self.sites:
+            out.append(f"  - id: {_scalar(s.id)}")
+            for key in ("name", "province", "prefecture", "home"):  # the registry rejects unknown fields
+                out.append(f"    {key}: {_scalar(getattr(s, key))}")
+            out.append(f"    report_lists: [{', '.join(_scalar(u) for u in s.report_lists)}]")
+            out.append(f"    attachment_hosts: [{', '.join(_scalar(h) for h in s.attachment_hosts)}]")
+        return "\n".join(out) + "\n"
+
+    def summary(self) -> str:
+        return (f"{len(self.sites)} sites, {len(self.reports)} reports, {len(self.attachments)} attachments, "
+                f"{len(self.distractors)} distractors, {len(self.urls)} urls")
+
+
+def _scalar(value: object) -> str:
+    """A YAML plain scalar when unambiguous (also inside a flow sequence), else a JSON (= YAML) string."""
+    if value is None:
+        return "null"
+    s = str(value)
+    plain = re.fullmatch(r"[^\s\-?:,\[\]{}#&*!|>'\"%@`][^,\[\]{}#]*", s) and ": " not in s and s[-1] not in " :"
+    ambiguous = s.lower() in {"yes", "no", "true", "false", "on", "off", "null", "~"} or re.fullmatch(r"[\d.+-].*", s)
+    return s if plain and not ambiguous else json.dumps(s, ensure_ascii=False)
+
+
+@cache
+def _counties() -> tuple[dict, ...]:
+    lines = (BUNDLED / "counties.jsonl").read_text(encoding="utf-8").splitlines()
+    return tuple(json.loads(line) for line in lines if line.strip())
+
+
+def _site_config(i: int, row: dict, rng: random.Random) -> SiteConfig:
+    """Site i: platforms round-robin; every other round flips GBK, pager style, columns and file host."""
+    platform, odd = PLATFORMS[i % 3], (i // 3) % 2 == 1
+    host = urlsplit(row["home"]).hostname
+    labels = host.split(".")
+    site = SiteConfig(labels[1] if labels[0] == "www" else labels[0], row["county"], row["province"],
+                      row["prefecture"], host, platform)
+    site.encoding = "gbk" if (platform == "trs" and not odd) or (platform == "html" and odd) else "utf-8"
+    site.meta = "charset" if platform == "trs" else "http-equiv"
+    if platform == "hanweb":
+        site.webid = rng.randint(1, 300)
+        col = rng.randint(1000, 9999)
+        cols = [(col, "政府信息公开年报"), (col + rng.randint(1, 30), "乡镇（街道）年报")]
+        site.columns = [Column(site.url(f"/col/col{n}/index.html"), f"/col/col{n}/", name, n,
+                               str(rng.randint(100000, 999999))) for n, name in cols[: 1 + odd]]
+        site.file_host = None if odd else "file." + host.removeprefix("www.")
+        site.disposition = "rfc5987" if odd else "gbk"
+    else:
+        slugs = ["/xxgk/zfxxgknb/", "/zwgk/xxgknb/", "/xxgk/zfxxgkndbg/"] if platform == "html" else \
+            ["/xxgk/gknb/", "/zfxxgk/zfxxgknb/", "/xxgk/xxgknb/"]
+        base = slugs[(i // 3) % 3]
+        site.pager = "query" if odd else "index_n"
+        site.per_page = 10 if odd else 15
+        site.columns = [Column(site.url(f"{b}index.html"), b, name)
+                        for b, name in [(base, "政府信息公开年报"), (f"{base}xzjd/", "乡镇（街道）年报")][: 1 + odd]]
+    return site
+
+
+def _sim_site(site: SiteConfig) -> SimSite:
+    return SimSite(site.id, site.name, site.province, site.prefecture, site.home, site.platform,
+                   [c.list_url for c in site.columns], [site.file_host] if site.file_host else [])
+
+
+def build_world(counties: int = 6, seed: int = 2024) -> World:
+    """`counties` county sites (the five seed-report counties first), deterministic for a given seed."""
+    rows = list(_counties())
+    if not 1 <= counties <= len(rows):
+        raise ValueError(f"counties must be 1..{len(rows)}")
+    rest = rows[5:]
+    random.Random(seed).shuffle(rest)
+    world, files = World(compress=counties > 20), FileFactory(real_pdf_budget=12)
+    for i, row in enumerate((rows[:5] + rest)[:counties]):
+        rng = random.Random(f"{seed}:{i}:{row['county']}")  # per site: adding counties keeps earlier ones
+        site = _site_config(i, row, rng)
+        big = site.platform == "hanweb"  # > 45 records so the dataproxy must be used
+        entries = plan_county(site.name, site.host, rng, departments=12 if big else 5, townships=5 if big else 4,
+                              two_columns=len(site.columns) > 1, min_main=52 if big else 0)
+        BUILDERS[site.platform](site, entries, world, files, rng)
+        world.sites.append(_sim_site(site))
+    return world
+
+
+def build_static_world(pages: int = 2000, seed: int = 7) -> World:
+    """One plain HTML site with at least `pages` fetchable URLs (list pages, ~10–30 KB reports, files)."""
+    rng = random.Random(seed)
+    site = SiteConfig("wanzai", "万载县", "江西省", "宜春市", "www.wanzai.gov.cn", "html", per_page=20)
+    site.columns = [Column(site.url("/xxgk/zfxxgknb/index.html"), "/xxgk/zfxxgknb/")]
+
+    def fetchable(n: int) -> int:  # reports + every third's file + distractors + list pages + home
+        d = max(1, n // 25)
+        return n + n // 3 + d + math.ceil((n + d) / site.per_page) + 1
+
+    reports = max(1, int(pages * 0.6))
+    while fetchable(reports) < pages:
+        reports += 1
+    world = World(compress=True)
+    html_portal.build(site, plan_static(site.name, site.host, reports, rng), world, FileFactory(0), rng)
+    world.sites.append(_sim_site(site))
+    return world
