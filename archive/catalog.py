@@ -151,6 +151,10 @@ class Catalog:
             run = session.get(Run, run_id)
             run.status, run.stats, run.finished_at = status, stats, utcnow()
 
+    def run(self, run_id: int) -> Run | None:
+        with self.sessions() as session:
+            return session.get(Run, run_id)
+
     # -- writing ----------------------------------------------------------------------------
     def record(self, captures: Iterable[Capture] = (), failures: Iterable[Failure] = ()) -> None:
         """Commit captures, their parse requests and failures in one transaction."""

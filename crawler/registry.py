@@ -113,10 +113,11 @@ def parse_registry(text: str, source: str) -> Registry:
         if isinstance(entry, dict) and isinstance(entry.get("id"), str):
             label += f" (id {entry['id']!r})"
         problems = _check_entry(entry)
-        if not problems:
-            if entry["id"] in seen:
-                problems.append(f"duplicate id, first used by entry {seen[entry['id']]}")
-            seen.setdefault(entry["id"], number)
+        ident = entry.get("id") if isinstance(entry, dict) else None
+        if isinstance(ident, str):
+            if ident in seen:
+                problems.append(f"duplicate id, first used by entry {seen[ident]}")
+            seen.setdefault(ident, number)
         if problems:
             errors.extend(f"{label}: {p}" for p in problems)
             continue

@@ -21,6 +21,8 @@ NIANBAO_MAX_LIST_PAGES = 500
 NIANBAO_HANWEB_GROUP = 45
 #: Print a line per archived report and attachment (the CLI switches it on).
 NIANBAO_PROGRESS = False
+#: Stop the crawl after this many bodies in a row could not be stored (storage down, disk full).
+NIANBAO_MAX_STORAGE_FAILURES = 20
 #: Threads storing bodies in object storage while the crawl goes on.
 NIANBAO_STORE_THREADS = 4
 

@@ -74,8 +74,11 @@ def crawl(ctx: Context, sites_file: str | None, site_keys: tuple[str, ...], prox
     click.echo(f"crawling {len(sites)} site(s) from {registry.source}"
                + (f" through proxy {redact(config.proxy)}" if config.proxy else ""), err=True)
     run_id = run_crawl(config, [s.id for s in sites], sites_file, log_level)
+    run = catalog.run(run_id) if run_id else None
+    if run is None:
+        fail("the crawl did not start; see the log above", EXIT_FAILED)
     summary = catalog.site_summary(run_id)
-    click.echo(f"\nrun {run_id} finished")
+    click.echo(f"\nrun {run_id} {run.status}" + (f": {run.stats['stopped']}" if run.stats.get("stopped") else ""))
     click.echo(f"{'site':<24} {'reports':>8} {'attachments':>12} {'list pages':>11} {'errors':>7}")
     for site in sites:
         row = summary.get(site.id, {})
@@ -86,6 +89,8 @@ def crawl(ctx: Context, sites_file: str | None, site_keys: tuple[str, ...], prox
         click.echo(f"\n{len(failures)} error(s); first ones:")
         for failure in failures[:10]:
             click.echo(f"  {failure.site}: {failure.reason}: {failure.url}")
+    if run.status != "finished":
+        sys.exit(EXIT_FAILED)
 
 
 # -- sites --------------------------------------------------------------------------------------

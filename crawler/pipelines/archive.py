@@ -12,8 +12,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, NoReturn
 
+from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
@@ -34,10 +35,17 @@ class ArchivePipeline:
         self.store_pool = ThreadPoolExecutor(crawler.settings.getint("NIANBAO_STORE_THREADS"), "nianbao-store")
         self.catalog_pool = ThreadPoolExecutor(1, "nianbao-catalog")
         self.run_id: int | None = None
+        #: Consecutive bodies that could not be stored; past the limit the crawl stops, since
+        #: fetching on would only download what cannot be kept.
+        self.store_failures = 0
+        self.store_failures_max = crawler.settings.getint("NIANBAO_MAX_STORAGE_FAILURES")
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ArchivePipeline:
-        return cls(crawler)
+        pipeline = cls(crawler)
+        # The run ends on spider_closed, the one place that knows why the crawl ended.
+        crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
+        return pipeline
 
     def open_spider(self) -> None:
         spider = self.crawler.spider
@@ -57,12 +65,16 @@ class ArchivePipeline:
         if not isinstance(item, Capture):
             return item
         try:
-            digest = await loop.run_in_executor(self.store_pool, self.store.put, item.body)
+            digest = await loop.run_in_executor(self.store_pool, self._store, item.body)
         except StorageError as exc:
-            failure = FetchFailure(item.site, item.url, f"not archived: {exc}", item.kind)
-            self._count(item.site, "errors")
-            await loop.run_in_executor(self.catalog_pool, self._record_failure, failure)
-            raise DropItem(f"{item.url}: {exc}") from exc
+            self.store_failures += 1
+            if self.store_failures == self.store_failures_max:
+                logger.error("stopping the crawl: %d bodies in a row could not be stored (%s)",
+                             self.store_failures, exc)
+                self.crawler.stats.set_value("nianbao/stopped", f"storage unavailable: {exc}")
+                loop.create_task(self.crawler.engine.close_spider_async(reason="storage_unavailable"))
+            await self._not_archived(item, str(exc))
+        self.store_failures = 0
         row = _row(item, digest, self.run_id)
         item.body = b""  # stored and verified; let the memory go
         await loop.run_in_executor(self.catalog_pool, self.catalog.record, [row])
@@ -71,11 +83,24 @@ class ArchivePipeline:
             logger.info("archived %s %s %s %s", item.kind, item.site, item.year or "", item.title or item.url)
         return item
 
+    def _store(self, body: bytes) -> str:
+        if self.store_failures >= self.store_failures_max:  # closing: do not wait on a dead store again
+            raise StorageError(self.crawler.stats.get_value("nianbao/stopped"))
+        return self.store.put(body)
+
+    async def _not_archived(self, item: Capture, reason: str) -> NoReturn:
+        """Record why a body was not kept, then drop it: it never reaches the catalog or the queue."""
+        failure = FetchFailure(item.site, item.url, f"not archived: {reason}", item.kind)
+        self._count(item.site, "errors")
+        await asyncio.get_running_loop().run_in_executor(self.catalog_pool, self._record_failure, failure)
+        raise DropItem(f"{item.url}: {reason}")
+
     def close_spider(self) -> None:
-        reason = self.crawler.stats.get_value("finish_reason") or "finished"
-        status = "finished" if reason == "finished" else ("cancelled" if reason == "shutdown" else "failed")
         self.store_pool.shutdown(wait=True)
         self.catalog_pool.shutdown(wait=True)
+
+    def spider_closed(self, reason: str) -> None:
+        status = {"finished": "finished", "shutdown": "cancelled"}.get(reason, "failed")
         stats = {k.removeprefix("nianbao/"): v for k, v in self.crawler.stats.get_stats().items()
                  if k.startswith("nianbao/") and k != "nianbao/run_id"}
         self.catalog.finish_run(self.run_id, status, stats)

@@ -1,0 +1,51 @@
+"""``make demo``: start the offline simulated county world, crawl it, show what was archived.
+
+Everything stays under var/demo (NIANBAO_HOME): the archive's objects, the SQLite catalog and
+the registry of the simulated counties, so the archive can be explored afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.simulator.server import SimulatorServer  # noqa: E402
+from tests.simulator.world import build_world  # noqa: E402
+
+
+def nianbao(*args: str, env: dict[str, str]) -> None:
+    subprocess.run([sys.executable, "-m", "nianbao", *args], env=env, check=True, cwd=ROOT)
+
+
+def main() -> None:
+    home = ROOT / "var" / "demo"
+    shutil.rmtree(home, ignore_errors=True)
+    home.mkdir(parents=True)
+    world = build_world(counties=6)
+    registry = home / "sites.yaml"
+    registry.write_text(world.registry_yaml(), "utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NIANBAO_")}
+    env["NIANBAO_HOME"] = str(home)
+    print(f"simulated county world: {world.summary()}")
+    with SimulatorServer(world) as server:
+        nianbao("crawl", "--sites", str(registry), "--proxy", server.proxy_url, env=env)
+    print("\nreports archived (first 15 of them; `nianbao archive list --json` shows all):")
+    listing = subprocess.run([sys.executable, "-m", "nianbao", "archive", "list", "--kind", "report"],
+                             env=env, check=True, cwd=ROOT, capture_output=True, text=True).stdout.splitlines()
+    print("\n".join(listing[:15]))
+    print(f"… {len(listing)} reports in all.\n")
+    print(f"The archive is in {home}. Explore it with:\n"
+          f"  . .venv/bin/activate; export NIANBAO_HOME={home.relative_to(ROOT)}\n"
+          f"  nianbao archive list --site wanzai --year 2023\n"
+          f"  nianbao archive get {world.reports[0].url} -o report.html\n"
+          f"  nianbao parse-queue list --json | head")
+
+
+if __name__ == "__main__":
+    main()
