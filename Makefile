@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: install demo test lint bench clean
+.PHONY: install system-packages demo test lint bench clean
 
 install: $(STAMP)
 
@@ -15,10 +15,13 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test]'
 	rm -f $(VENV)/.installed-*; touch $@
 
+system-packages:
+	./scripts/install-system-packages.sh
+
 demo: install
 	$(PY) scripts/demo.py
 
-test: install
+test: install system-packages
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest
 

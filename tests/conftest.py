@@ -46,3 +46,30 @@ def run_nianbao(*args: str, env: dict[str, str], check: bool = True, cwd: Path =
         raise AssertionError(f"nianbao {' '.join(args)} exited {result.returncode}:\n"
                              f"{result.stderr.decode(errors='replace')[-4000:]}")
     return result
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    from tests.support import postgres
+
+    if postgres.binaries() is None:
+        message = "PostgreSQL is not installed (make test installs it as root: apt-get install postgresql)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    server = postgres.start()
+    yield server.url
+    server.stop()
+
+
+@pytest.fixture
+def postgres_catalog(postgres_url: str) -> str:
+    """The URL of a fresh, empty PostgreSQL database."""
+    from sqlalchemy import create_engine, text
+
+    name = f"nianbao_{uuid.uuid4().hex[:12]}"
+    engine = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE {name}"))
+    engine.dispose()
+    return f"{postgres_url.rsplit('/', 1)[0]}/{name}"
