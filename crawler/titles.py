@@ -24,7 +24,6 @@ _VARIANT = re.compile(r"[（(][^（()）]*(版|附件|全文|修订|更新)[)）
 _QUOTES = "《》“”\"'「」"
 _TOWNSHIP = re.compile(r"(乡|镇|街道|街道办事处|苏木|民族乡)(人民政府|办事处)?$")
 _COUNTY = re.compile(r"(县|区|市|旗|自治县|自治旗|特区|林区)((人民)?政府)?$")
-_FULL_NAMES = ("政府信息公开工作年度报告", "政务公开工作年度报告", "信息公开工作年度报告")
 
 
 @dataclass(frozen=True)
@@ -75,12 +74,8 @@ def classify(title: str, county: str | None = None) -> Verdict:
 
 
 def _could_continue(text: str) -> bool:
-    """A cut-off title that may still turn out to be a report (``…2023年政府信息公开工作年…``)."""
-    if not _YEAR.search(text):
-        return False
-    tail = text[_YEAR.search(text).end():]
-    return any(full.startswith(tail[-k:]) for full in _FULL_NAMES for k in range(1, min(len(tail), 12) + 1)) \
-        or any(name[:2] in tail for name in _FULL_NAMES)
+    """A title cut short with a year in it may still be a report: recall first, the page decides."""
+    return bool(_YEAR.search(text)) and not _ABOUT.search(text)
 
 
 def _year(prefix: str) -> int | None:

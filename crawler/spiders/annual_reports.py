@@ -88,19 +88,17 @@ class AnnualReportsSpider(Spider):
     # -- reports ----------------------------------------------------------------------------
     def parse_report(self, response: Response) -> Iterator[Any]:
         site = self.sites[response.meta["site"]]
-        verdict = response.meta.get("verdict")
+        title, verdict = response.meta["list_title"], response.meta["verdict"]  # verdict None: title cut short
         is_page = isinstance(response, TextResponse) and _is_html(response)
-        title = page_title(response) if is_page else filename_from(response)
-        if verdict is None or is_truncated(response.meta["list_title"]):
-            full = classify(title or "", county=site.name) if title else None
-            if full is not None and full.is_report:
-                verdict = full
-            elif verdict is None:  # fetched only to read its full title: kept, but not a report
-                yield capture(response, "page", title=title)
+        if verdict is None or is_truncated(title):
+            # The list cut the title short: the page (or the file's own name) has it in full.
+            full_title = page_title(response) if is_page else filename_from(response)
+            full = classify(full_title or "", county=site.name)
+            if full.is_report:
+                title, verdict = full_title, full
+            elif verdict is None:  # fetched only to read its title, and not a report: kept as a page
+                yield capture(response, "page", title=full_title)
                 return
-            title = title if full is not None and full.is_report else response.meta["list_title"]
-        else:
-            title = response.meta["list_title"]
         yield capture(response, "report", title=title, year=verdict.year, agency=verdict.agency,
                       agency_kind=verdict.agency_kind)
         if not is_page:
