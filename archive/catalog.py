@@ -9,12 +9,27 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, create_engine, event, func, select
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import ArgumentError, OperationalError
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, sessionmaker
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    create_engine,
+    event,
+    func,
+    inspect,
+    select,
+)
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker
+
+from nianbao.config import redact
 
 #: Kinds of capture whose bodies go on to parsing; list pages are kept but not parsed.
 PARSED_KINDS = frozenset({"report", "attachment"})
@@ -116,27 +131,44 @@ class ParseRequest(Base):
     __tablename__ = "parse_queue"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     capture_id: Mapped[int] = mapped_column(ForeignKey("captures.id"), unique=True)
-    sha256: Mapped[str] = mapped_column(String(64))
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
     state: Mapped[str] = mapped_column(String(16), default="pending", index=True)
     enqueued_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     capture: Mapped[Capture] = relationship()
 
 
 class Catalog:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, create: bool = True) -> None:
+        """Open the catalog at ``url``; ``create=False`` (read-only commands) refuses to make a new one."""
         self.url = url
         try:
-            self.engine: Engine = create_engine(url, future=True)
-        except (ArgumentError, ImportError) as exc:
+            self.engine: Engine = create_engine(url)
+        except (ArgumentError, ImportError, ValueError) as exc:
             raise CatalogError(f"NIANBAO_CATALOG: cannot use {_safe(url)!r}: {exc}") from exc
         if self.engine.dialect.name == "sqlite":
+            database = self.engine.url.database
+            if not database or database == ":memory:":
+                raise CatalogError(f"NIANBAO_CATALOG={url!r}: an in-memory SQLite catalog would keep nothing")
+            if not create and not Path(database).is_file():
+                raise CatalogError(f"no archive catalog at {database} (is NIANBAO_HOME right?)")
             event.listen(self.engine, "connect", _sqlite_pragmas)
-            _ensure_sqlite_dir(url)
+            _ensure_dir(Path(database).parent)
+        try:
+            if create:
+                self._create_tables()
+            elif not inspect(self.engine).has_table(Capture.__tablename__):
+                raise CatalogError(f"no archive catalog in {_safe(url)} (nothing was crawled into it)")
+        except SQLAlchemyError as exc:
+            raise CatalogError(f"cannot open catalog {_safe(url)}: {getattr(exc, 'orig', None) or exc}") from exc
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    def _create_tables(self) -> None:
         try:
             Base.metadata.create_all(self.engine)
         except OperationalError as exc:
-            raise CatalogError(f"cannot open catalog {_safe(url)}: {exc.orig}") from exc
-        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+            if "already exists" not in str(exc):
+                raise
+            Base.metadata.create_all(self.engine)  # another process created them at the same moment
 
     # -- runs -------------------------------------------------------------------------------
     def start_run(self, sites: list[str], trigger: str = "manual") -> int:
@@ -157,11 +189,15 @@ class Catalog:
 
     # -- writing ----------------------------------------------------------------------------
     def record(self, captures: Iterable[Capture] = (), failures: Iterable[Failure] = ()) -> None:
-        """Commit captures, their parse requests and failures in one transaction."""
+        """Commit captures, their parse requests and failures in one transaction.
+
+        A body already queued once (the same report crawled again) is not queued again: the
+        parser's result for those bytes stands.
+        """
         with self.sessions.begin() as session:
             for capture in captures:
                 session.add(capture)
-                if capture.kind in PARSED_KINDS:
+                if capture.kind in PARSED_KINDS and not _queued(session, capture.sha256):
                     session.add(ParseRequest(capture=capture, sha256=capture.sha256))
             session.add_all(failures)
 
@@ -223,6 +259,10 @@ class Catalog:
         return summary
 
 
+def _queued(session: Session, sha256: str) -> bool:
+    return session.scalar(select(ParseRequest.id).where(ParseRequest.sha256 == sha256).limit(1)) is not None
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -232,23 +272,15 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _ensure_sqlite_dir(url: str) -> None:
-    from pathlib import Path
-
-    from sqlalchemy.engine import make_url
-
-    database = make_url(url).database
-    if database and database != ":memory:":
-        try:
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise CatalogError(f"cannot create the catalog directory for {database}: {exc.strerror}") from exc
+def _ensure_dir(directory: Path) -> None:
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CatalogError(f"cannot create the catalog directory {directory}: {exc.strerror}") from exc
 
 
 def _safe(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
     try:
         return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return url
+    except (ArgumentError, ValueError):
+        return redact(url)

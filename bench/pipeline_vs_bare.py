@@ -230,7 +230,6 @@ def run_crawl(kind: str, round_no: int, sim: Simulator, site: str, start_url: st
             "registry": str(sim.registry), "site": site, "start_url": start_url, "home": str(rundir / "home")}
     env = {k: v for k, v in os.environ.items()
            if not k.startswith("NIANBAO_") and k.lower() not in {"http_proxy", "https_proxy", "no_proxy"}}
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     if kind == "bare":
         env["http_proxy"] = sim.proxy_url
     server_cpu = sim.cpu_seconds()
@@ -389,9 +388,8 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT))  # tests.simulator, and the project itself when it is not installed
     if len(sys.argv) > 2 and sys.argv[1] == CHILD:
-        sys.path.insert(0, str(ROOT))
         child_main(json.loads(sys.argv[2]))
     else:
-        sys.path.insert(0, str(ROOT))
         sys.exit(main(sys.argv[1:]))

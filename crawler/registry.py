@@ -100,11 +100,16 @@ def load_registry(path: str | Path | None = None) -> Registry:
 
 def parse_registry(text: str, source: str) -> Registry:
     try:
+        # Aliases can expand a few hundred bytes into gigabytes ("billion laughs"); no registry needs them.
+        if any(isinstance(event, yaml.AliasEvent) for event in yaml.parse(text, Loader=SafeLoader)):
+            raise RegistryError(f"{source}: YAML aliases (*name) are not allowed in a registry")
         data = yaml.load(text, Loader=SafeLoader)
     except yaml.YAMLError as exc:
         raise RegistryError(f"{source} is not valid YAML: {exc}") from None
     if not isinstance(data, dict) or not isinstance(data.get("sites"), list):
         raise RegistryError(f"{source}: expected a mapping with a 'sites:' list")
+    if not data["sites"]:
+        raise RegistryError(f"{source}: the 'sites:' list is empty")
     errors: list[str] = []
     sites: list[Site] = []
     seen: dict[str, int] = {}
@@ -141,14 +146,15 @@ def parse_registry(text: str, source: str) -> Registry:
 def _check_entry(entry: Any) -> list[str]:
     if not isinstance(entry, dict):
         return [f"expected a mapping of fields, got {type(entry).__name__}"]
-    problems = [f"missing required field {name!r}" for name in _REQUIRED if not entry.get(name)]
+    problems = [f"missing required field {name!r}" for name in _REQUIRED if entry.get(name) in (None, "")]
     problems += [f"unknown field {name!r}" for name in entry if name not in _REQUIRED + _OPTIONAL]
-    if isinstance(entry.get("id"), str) and not _ID.fullmatch(entry["id"]):
-        problems.append(f"id {entry['id']!r} must be lower-case letters, digits, '-' or '_'")
-    for name in ("name", "province", "prefecture"):
+    ident = entry.get("id")
+    if ident not in (None, "") and not (isinstance(ident, str) and _ID.fullmatch(ident)):
+        problems.append(f"id {ident!r} must be text: lower-case letters, digits, '-' or '_'")
+    for name in ("name", "home", "province", "prefecture"):
         if entry.get(name) is not None and not isinstance(entry[name], str):
             problems.append(f"{name} must be text")
-    if entry.get("home"):
+    if isinstance(entry.get("home"), str) and entry["home"]:
         problems += _check_url("home", entry["home"])
     for name in ("report_lists", "attachment_hosts"):
         value = entry.get(name)
@@ -166,7 +172,7 @@ def _check_entry(entry: Any) -> list[str]:
 
 
 def _check_url(name: str, url: Any) -> list[str]:
-    if not isinstance(url, str):
+    if not isinstance(url, str) or any(c.isspace() for c in url):
         return [f"{name}: {url!r} is not a URL"]
     try:
         parts = urlsplit(url)

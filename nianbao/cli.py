@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
+import socket
 import sys
 import tempfile
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import click
 
 from archive.catalog import Catalog, CatalogError
 from archive.storage import IntegrityError, StorageError, open_store
 from crawler.registry import RegistryError, load_registry
-from nianbao.config import Config, ConfigError, redact
+from nianbao.config import Config, ConfigError, check_proxy_url, redact
 
 #: Exit status for configuration that cannot work (registry, storage, catalog, proxy).
 EXIT_CONFIG = 2
@@ -44,12 +45,24 @@ def main(ctx: click.Context, home: str | None, storage: str | None, catalog: str
     ctx.obj = Context({"home": home, "storage": storage, "catalog": catalog})
 
 
-def _open(ctx: Context, *, store: bool = True):
+def _open(ctx: Context, *, store: bool = True, create: bool = False):
+    """Config, catalog and store; read-only commands never create an archive where there is none."""
     try:
         config = ctx.config()
-        return config, Catalog(config.catalog), (open_store(config) if store else None)
+        catalog = Catalog(config.catalog, create=create)
+        return config, catalog, (open_store(config, create=create) if store else None)
     except (ConfigError, CatalogError, StorageError) as exc:
         fail(str(exc))
+
+
+def _check_proxy(proxy: str) -> None:
+    """A proxy that is not there would turn every site into an error: say so before crawling."""
+    check_proxy_url(proxy)
+    parts = urlsplit(proxy)
+    try:
+        socket.create_connection((parts.hostname, parts.port), timeout=10).close()
+    except OSError as exc:
+        raise ConfigError(f"proxy {redact(proxy)!r} is unreachable: {exc.strerror or exc}") from None
 
 
 # -- crawl --------------------------------------------------------------------------------------
@@ -57,17 +70,26 @@ def _open(ctx: Context, *, store: bool = True):
 @click.option("--sites", "sites_file", type=click.Path(dir_okay=False), help="Registry YAML (default: national).")
 @click.option("--site", "site_keys", multiple=True, help="Site id or name; repeat for more (default: all).")
 @click.option("--proxy", envvar="NIANBAO_PROXY", help="HTTP proxy for every fetch (http://[user:pass@]host:port).")
-@click.option("--log-level", default="WARNING", show_default=True, help="Scrapy's log level on stderr.")
+@click.option("--log-level", default="WARNING", show_default=True, help="Scrapy's log level on stderr.",
+              type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
 @click.pass_obj
 def crawl(ctx: Context, sites_file: str | None, site_keys: tuple[str, ...], proxy: str | None, log_level: str) -> None:
-    """Crawl the sites' report lists and archive every report and attachment."""
+    """Crawl the sites' report lists and archive every report and attachment.
+
+    Progress (a line per report and attachment) goes to stderr, the summary table to stdout.
+    """
     ctx.overrides["proxy"] = proxy
     try:
         registry = load_registry(sites_file)
+        if not site_keys and sites_file is None:
+            raise RegistryError("name the sites to crawl with --site ID (or give a registry with --sites FILE): "
+                                f"the national registry has {len(registry)} sites")
         sites = registry.select(list(site_keys)) if site_keys else registry.sites
-    except RegistryError as exc:
+        if proxy:
+            _check_proxy(proxy)
+    except (RegistryError, ConfigError) as exc:
         fail(str(exc))
-    config, catalog, _store = _open(ctx)  # fails here, before any fetch, on bad storage or catalog
+    config, catalog, _store = _open(ctx, create=True)  # fails here, before any fetch, on bad storage or catalog
 
     from crawler.runner import run_crawl
 
@@ -138,8 +160,8 @@ def archive_list(ctx: Context, site: str | None, year: int | None, kind: str | N
         if as_json:
             click.echo(json.dumps(row, ensure_ascii=False))
         else:
-            click.echo(f"{row['fetched_at']} {row['kind']:<10} {row['site']:<12} {row['year'] or '':<4} "
-                       f"{row['sha256'][:12]} {row['size']:>9} {row['title'] or row['url']}")
+            click.echo(f"{row['fetched_at'][:19]} {row['kind']:<10} {row['site']:<12} {row['year'] or '':<4} "
+                       f"{row['size']:>9} {row['url']}  {row['filename'] or row['title'] or ''}")
 
 
 @archive.command("get")
@@ -163,12 +185,30 @@ def archive_get(ctx: Context, url: str, output: str) -> None:
         sys.stdout.buffer.flush()
         return
     target = Path(output)
-    # Write beside the target and rename, so an interrupted get never leaves a partial file.
-    fd, tmp = tempfile.mkstemp(dir=target.parent if str(target.parent) else ".", prefix=".nianbao-")
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
-    shutil.move(tmp, target)
+    try:
+        write_file(target, data)
+    except OSError as exc:
+        fail(f"cannot write {output!r}: {exc.strerror or exc}", EXIT_FAILED)
     click.echo(f"{target}: {len(data)} bytes, sha256 {capture.sha256}", err=True)
+
+
+def write_file(target: Path, data: bytes) -> None:
+    """Write beside the target and rename, so an interrupted get never leaves a partial file."""
+    if target.is_dir() or not target.name:
+        raise IsADirectoryError(21, "is a directory; give a file name")
+    if not target.parent.is_dir():
+        raise FileNotFoundError(2, f"directory {target.parent} does not exist")
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        umask = os.umask(0o022)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 # -- parse queue --------------------------------------------------------------------------------
@@ -182,6 +222,7 @@ def parse_queue() -> None:
 @click.option("--json", "as_json", is_flag=True, help="One JSON object a line.")
 @click.pass_obj
 def parse_queue_list(ctx: Context, every: bool, as_json: bool) -> None:
+    """Pending parse requests: one per distinct report or attachment body."""
     _config, catalog, _ = _open(ctx, store=False)
     for row in catalog.parse_queue(None if every else "pending"):
         if as_json:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 
 class ConfigError(ValueError):
@@ -43,9 +43,7 @@ class Config:
         home = Path(get("NIANBAO_HOME") or "./var").resolve()
         storage = get("NIANBAO_STORAGE") or (home / "objects").as_uri()
         catalog = get("NIANBAO_CATALOG") or f"sqlite:///{home / 'catalog.sqlite3'}"
-        proxy = get("NIANBAO_PROXY")
-        if proxy:
-            check_proxy_url(proxy)
+        proxy = get("NIANBAO_PROXY")  # checked by the commands that fetch (check_proxy_url)
         s3 = None
         scheme = urlsplit(storage).scheme
         if scheme == "s3":
@@ -60,27 +58,34 @@ class Config:
                 secure=secure,
             )
         elif scheme != "file":
-            raise ConfigError(f"NIANBAO_STORAGE={storage!r}: expected file://PATH or s3://BUCKET")
+            raise ConfigError(f"NIANBAO_STORAGE={storage!r}: expected file:///ABSOLUTE/PATH or s3://BUCKET")
         return cls(home=home, storage=storage, catalog=catalog, proxy=proxy, s3=s3)
 
 
-def check_proxy_url(proxy: str) -> None:
-    parts = urlsplit(proxy)
-    if parts.scheme not in {"http", "https"} or not parts.hostname:
-        raise ConfigError(f"proxy {redact(proxy)!r}: expected http://HOST:PORT")
+def check_proxy_url(proxy: str) -> str:
+    """The proxy URL if it is usable: http(s), a host, a numeric port."""
     try:
-        parts.port  # noqa: B018 - raises on a malformed port
+        parts = urlsplit(proxy)
+        port = parts.port
     except ValueError as exc:
         raise ConfigError(f"proxy {redact(proxy)!r}: {exc}") from None
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise ConfigError(f"proxy {redact(proxy)!r}: expected http://[USER:PASSWORD@]HOST:PORT")
+    if port is None:
+        raise ConfigError(f"proxy {redact(proxy)!r}: no port")
+    return proxy
 
 
 def redact(url: str) -> str:
-    """The URL with any password replaced, for logs and messages."""
-    parts = urlsplit(url)
-    if parts.password is None:
+    """The URL with any password replaced, for logs and messages (even when the URL is malformed)."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
         return url
-    netloc = f"{parts.username}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc))
+    netloc, slash, path = rest.partition("/")
+    if "@" not in netloc:
+        return url
+    user = netloc.rpartition("@")[0].partition(":")[0]
+    return f"{scheme}://{user}:***@{netloc.rpartition('@')[2]}{slash}{path}"
 
 
 def from_settings(settings: object) -> Config:

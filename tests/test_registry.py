@@ -30,7 +30,9 @@ def test_reads_a_site_with_all_fields():
         ("  - {id: a, name: A, home: 'ftp://a.gov.cn/'}", "home: 'ftp://a.gov.cn/' is not an http(s) URL"),
         ("  - {id: a, name: A, home: 'http://'}", "is not an http(s) URL with a host name"),
         ("  - {id: a, name: A, home: 'http://a.gov.cn:99999/'}", "is not a valid URL"),
-        ("  - {id: A B, name: A, home: 'http://a.gov.cn/'}", "must be lower-case"),
+        ("  - {id: A B, name: A, home: 'http://a.gov.cn/'}", "must be text: lower-case letters"),
+        ("  - {id: 5, name: A, home: 'http://a.gov.cn/'}", "id 5 must be text"),
+        ("  - {id: a, name: A, home: 'http://a.gov.cn/a b.html'}", "is not a URL"),
         ("  - {id: a, name: A, home: 'http://a.gov.cn/', report_list: []}", "unknown field 'report_list'"),
         ("  - {id: a, name: A, home: 'http://a.gov.cn/', report_lists: ['not a url']}", "report_lists: 'not a url'"),
         ("  - {id: a, name: A, home: 'http://a.gov.cn/', attachment_hosts: ['http://x/']}", "is not a host name"),
@@ -82,3 +84,11 @@ def test_ambiguous_and_unknown_names_are_refused():
         registry.select(["鼓楼区"])
     with pytest.raises(RegistryError, match="no site 'atlantis'"):
         registry.select(["atlantis"])
+
+
+def test_empty_registry_and_alias_bombs_are_refused():
+    with pytest.raises(RegistryError, match="empty"):
+        parse_registry("sites: []\n", "empty.yaml")
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\nsites: [*b, *b]\n"
+    with pytest.raises(RegistryError, match="aliases"):
+        parse_registry(bomb, "bomb.yaml")

@@ -10,7 +10,7 @@ import pytest
 from archive.storage import IntegrityError, StorageError, object_key, open_store
 from archive.storage.local import LocalStore
 from archive.storage.s3 import PART_SIZE, S3Store
-from nianbao.config import Config, ConfigError
+from nianbao.config import Config, ConfigError, check_proxy_url
 
 
 @pytest.fixture(params=["local", "s3"])
@@ -88,8 +88,10 @@ def test_config_errors_name_the_setting():
         Config.from_env({"NIANBAO_STORAGE": "s3://bucket"})
     with pytest.raises(ConfigError, match="NIANBAO_STORAGE"):
         Config.from_env({"NIANBAO_STORAGE": "ftp://somewhere"})
-    with pytest.raises(ConfigError, match="proxy"):
-        Config.from_env({"NIANBAO_PROXY": "socks5://127.0.0.1:1080"})
+    for proxy in ("socks5://127.0.0.1:1080", "http://u:secret@h:abc", "https://[::1", "http://h"):
+        with pytest.raises(ConfigError, match="proxy") as err:
+            check_proxy_url(proxy)
+        assert "secret" not in str(err.value)
 
 
 def test_secrets_stay_out_of_descriptions(s3_env):

@@ -28,17 +28,19 @@ def expected_etag(data: bytes) -> str:
 
 
 class S3Store(ObjectStore):
-    def __init__(self, client: Minio, bucket: str, prefix: str, endpoint: str) -> None:
+    def __init__(self, client: Minio, bucket: str, prefix: str, endpoint: str, create: bool = True) -> None:
         self.client, self.bucket, self.prefix = client, bucket, prefix
         self.location = f"s3://{bucket}/{prefix}" + (f" at {endpoint}" if endpoint else "")
         try:
             if not client.bucket_exists(bucket):
+                if not create:
+                    raise StorageError(f"no archive storage at {self.location}: bucket {bucket!r} does not exist")
                 client.make_bucket(bucket)
         except (MinioException, urllib3.exceptions.HTTPError, ValueError) as exc:
             raise StorageError(f"cannot open bucket {bucket!r} at {endpoint}: {_reason(exc)}") from exc
 
     @classmethod
-    def from_config(cls, url: str, creds: S3Credentials) -> S3Store:
+    def from_config(cls, url: str, creds: S3Credentials, create: bool = True) -> S3Store:
         parts = urlsplit(url)
         if not parts.netloc:
             raise StorageError(f"NIANBAO_STORAGE={url!r} names no bucket: expected s3://BUCKET[/PREFIX]")
@@ -52,11 +54,14 @@ class S3Store(ObjectStore):
             retries=urllib3.Retry(total=3, backoff_factor=0.2, status_forcelist=[500, 502, 503, 504]),
             maxsize=16,
         )
-        client = Minio(
-            endpoint, access_key=creds.access_key, secret_key=creds.secret_key, secure=secure, http_client=http
-        )
+        try:
+            client = Minio(
+                endpoint, access_key=creds.access_key, secret_key=creds.secret_key, secure=secure, http_client=http
+            )
+        except ValueError as exc:
+            raise StorageError(f"NIANBAO_S3_ENDPOINT={creds.endpoint!r}: {exc}") from None
         prefix = parts.path.strip("/")
-        return cls(client, parts.netloc, f"{prefix}/" if prefix else "", endpoint)
+        return cls(client, parts.netloc, f"{prefix}/" if prefix else "", endpoint, create)
 
     def _name(self, key: str) -> str:
         return self.prefix + key

@@ -10,7 +10,7 @@ from scrapy import Request
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 
-from nianbao.config import from_settings
+from nianbao.config import check_proxy_url, from_settings
 
 
 class ProxyMiddleware:
@@ -22,7 +22,7 @@ class ProxyMiddleware:
         proxy = from_settings(crawler.settings).proxy
         if not proxy:
             raise NotConfigured
-        return cls(proxy)
+        return cls(check_proxy_url(proxy))
 
     def process_request(self, request: Request) -> None:
         request.meta.setdefault("proxy", self.proxy)

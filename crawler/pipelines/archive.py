@@ -17,6 +17,7 @@ from typing import Any, NoReturn
 from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
+from sqlalchemy.exc import SQLAlchemyError
 
 from archive import catalog as cat
 from archive.storage import StorageError, open_store
@@ -60,7 +61,10 @@ class ArchivePipeline:
         if isinstance(item, FetchFailure):
             self._count(item.site, "errors")
             logger.warning("%s: %s — %s", item.site, item.url, item.reason)
-            await loop.run_in_executor(self.catalog_pool, self._record_failure, item)
+            try:
+                await loop.run_in_executor(self.catalog_pool, self._record_failure, item)
+            except SQLAlchemyError as exc:
+                self._stop(f"catalog unavailable: {exc}", "a failure could not be recorded")
             return item
         if not isinstance(item, Capture):
             return item
@@ -69,19 +73,28 @@ class ArchivePipeline:
         except StorageError as exc:
             self.store_failures += 1
             if self.store_failures == self.store_failures_max:
-                logger.error("stopping the crawl: %d bodies in a row could not be stored (%s)",
-                             self.store_failures, exc)
-                self.crawler.stats.set_value("nianbao/stopped", f"storage unavailable: {exc}")
-                loop.create_task(self.crawler.engine.close_spider_async(reason="storage_unavailable"))
+                self._stop(f"storage unavailable: {exc}", f"{self.store_failures} bodies in a row could not be stored")
             await self._not_archived(item, str(exc))
         self.store_failures = 0
         row = _row(item, digest, self.run_id)
         item.body = b""  # stored and verified; let the memory go
-        await loop.run_in_executor(self.catalog_pool, self.catalog.record, [row])
+        try:
+            await loop.run_in_executor(self.catalog_pool, self.catalog.record, [row])
+        except SQLAlchemyError as exc:  # stored but not recorded: harmless, and nothing more can be
+            self._stop(f"catalog unavailable: {exc}", "a capture could not be recorded")
+            raise DropItem(f"{item.url}: not recorded: {exc}") from exc
         self._count(item.site, item.kind)
         if item.kind in cat.PARSED_KINDS:
             logger.info("archived %s %s %s %s", item.kind, item.site, item.year or "", item.title or item.url)
         return item
+
+    def _stop(self, reason: str, why: str) -> None:
+        """End the crawl: fetching on would only download what cannot be kept."""
+        if self.crawler.stats.get_value("nianbao/stopped"):
+            return
+        logger.error("stopping the crawl: %s (%s)", why, reason)
+        self.crawler.stats.set_value("nianbao/stopped", reason)
+        asyncio.get_running_loop().create_task(self.crawler.engine.close_spider_async(reason="archive_unavailable"))
 
     def _store(self, body: bytes) -> str:
         if self.store_failures >= self.store_failures_max:  # closing: do not wait on a dead store again
@@ -92,7 +105,10 @@ class ArchivePipeline:
         """Record why a body was not kept, then drop it: it never reaches the catalog or the queue."""
         failure = FetchFailure(item.site, item.url, f"not archived: {reason}", item.kind)
         self._count(item.site, "errors")
-        await asyncio.get_running_loop().run_in_executor(self.catalog_pool, self._record_failure, failure)
+        try:
+            await asyncio.get_running_loop().run_in_executor(self.catalog_pool, self._record_failure, failure)
+        except SQLAlchemyError as exc:
+            self._stop(f"catalog unavailable: {exc}", "a failure could not be recorded")
         raise DropItem(f"{item.url}: {reason}")
 
     def close_spider(self) -> None:

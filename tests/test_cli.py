@@ -1,0 +1,101 @@
+"""The CLI as a careless or unlucky user meets it: wrong homes, wrong paths, dead proxies."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import run_nianbao
+from tests.simulator.server import SimulatorServer
+from tests.simulator.world import build_world
+from tests.support.seaweed import free_ports
+
+
+@pytest.fixture(scope="module")
+def world():
+    return build_world(counties=1)
+
+
+@pytest.fixture(scope="module")
+def archived(world, tmp_path_factory):
+    """One small crawl; returns the environment that reaches its archive."""
+    tmp = tmp_path_factory.mktemp("cli")
+    registry = tmp / "sites.yaml"
+    registry.write_text(world.registry_yaml(), "utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NIANBAO_")}
+    env["NIANBAO_HOME"] = str(tmp / "home")
+    with SimulatorServer(world) as server:
+        run_nianbao("crawl", "--sites", str(registry), "--proxy", server.proxy_url, env=env)
+    return env
+
+
+def test_read_commands_never_create_an_archive(home_env):
+    for args in (["archive", "list"], ["archive", "get", "http://www.x.gov.cn/"], ["parse-queue", "list"]):
+        result = run_nianbao(*args, env=home_env, check=False)
+        assert result.returncode == 2 and b"no archive catalog" in result.stderr, args
+    assert not Path(home_env["NIANBAO_HOME"]).exists()
+
+
+def test_archive_get_writes_only_where_it_can(world, archived, tmp_path):
+    url = world.reports[0].url
+    into_dir = run_nianbao("archive", "get", url, "-o", str(tmp_path), env=archived, check=False)
+    assert into_dir.returncode == 1 and b"is a directory" in into_dir.stderr
+    no_parent = run_nianbao("archive", "get", url, "-o", str(tmp_path / "no" / "r.html"), env=archived, check=False)
+    assert no_parent.returncode == 1 and b"does not exist" in no_parent.stderr
+    assert list(tmp_path.iterdir()) == []  # no temporary file left behind
+    run_nianbao("archive", "get", url, "-o", str(tmp_path / "r.html"), env=archived)
+    written = tmp_path / "r.html"
+    assert hashlib.sha256(written.read_bytes()).hexdigest() == world.reports[0].sha256
+    assert written.stat().st_mode & 0o044  # readable by others under the usual umask
+
+
+def test_archive_list_shows_urls_and_filters(world, archived):
+    text = run_nianbao("archive", "list", "--kind", "report", env=archived).stdout.decode()
+    assert all(r.url in text for r in world.reports)
+    year = world.reports[0].year
+    rows = [json.loads(line) for line in
+            run_nianbao("archive", "list", "--json", "--year", str(year), env=archived).stdout.splitlines()]
+    assert rows and {r["year"] for r in rows} == {year}
+    assert {"report", "attachment"} >= {r["kind"] for r in rows}
+
+
+def test_recrawl_does_not_queue_the_same_bodies_twice(world, archived, tmp_path):
+    before = run_nianbao("parse-queue", "list", "--json", env=archived).stdout.splitlines()
+    registry = tmp_path / "sites.yaml"
+    registry.write_text(world.registry_yaml(), "utf-8")
+    with SimulatorServer(world) as server:
+        run_nianbao("crawl", "--sites", str(registry), "--proxy", server.proxy_url, env=archived)
+    after = run_nianbao("parse-queue", "list", "--json", env=archived).stdout.splitlines()
+    assert len(after) == len(before) == len({json.loads(line)["sha256"] for line in before})
+
+
+def test_crawl_refuses_what_cannot_work(home_env, tmp_path, world):
+    national = run_nianbao("crawl", env=home_env, check=False)
+    assert national.returncode == 2 and b"--site" in national.stderr
+    registry = tmp_path / "sites.yaml"
+    registry.write_text(world.registry_yaml(), "utf-8")
+    (port,) = free_ports(1)
+    dead = run_nianbao("crawl", "--sites", str(registry), "--proxy", f"http://u:pw@127.0.0.1:{port}",
+                       env=home_env, check=False)
+    assert dead.returncode == 2 and b"unreachable" in dead.stderr and b"pw" not in dead.stderr
+    level = run_nianbao("crawl", "--sites", str(registry), "--log-level", "BOGUS", env=home_env, check=False)
+    assert level.returncode == 2 and b"BOGUS" in level.stderr
+    assert not Path(home_env["NIANBAO_HOME"]).exists()
+
+
+def test_any_storage_error_stops_the_crawl(home_env, tmp_path, world):
+    home = Path(home_env["NIANBAO_HOME"])
+    (home / "objects").mkdir(parents=True)
+    (home / "objects" / "sha256").write_text("a file where a directory belongs")
+    registry = tmp_path / "sites.yaml"
+    registry.write_text(world.registry_yaml(), "utf-8")
+    with SimulatorServer(world) as server:
+        result = run_nianbao("crawl", "--sites", str(registry), "--proxy", server.proxy_url, env=home_env,
+                             check=False)
+    out = result.stdout.decode()
+    assert result.returncode == 1 and "storage unavailable" in out and "Not a directory" in out
+    assert run_nianbao("archive", "list", env=home_env).stdout == b""  # nothing recorded without its object
