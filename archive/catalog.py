@@ -27,7 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, sessionmaker
 
 from nianbao.config import redact
 
@@ -194,10 +194,14 @@ class Catalog:
         A body already queued once (the same report crawled again) is not queued again: the
         parser's result for those bytes stands.
         """
+        captures = list(captures)
         with self.sessions.begin() as session:
+            parsed = {c.sha256 for c in captures if c.kind in PARSED_KINDS}
+            queued = set(session.scalars(select(ParseRequest.sha256).where(ParseRequest.sha256.in_(parsed))))
             for capture in captures:
                 session.add(capture)
-                if capture.kind in PARSED_KINDS and not _queued(session, capture.sha256):
+                if capture.kind in PARSED_KINDS and capture.sha256 not in queued:
+                    queued.add(capture.sha256)
                     session.add(ParseRequest(capture=capture, sha256=capture.sha256))
             session.add_all(failures)
 
@@ -257,10 +261,6 @@ class Catalog:
             for site, count in rows:
                 summary.setdefault(site, {})["errors"] = count
         return summary
-
-
-def _queued(session: Session, sha256: str) -> bool:
-    return session.scalar(select(ParseRequest.id).where(ParseRequest.sha256 == sha256).limit(1)) is not None
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

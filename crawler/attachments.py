@@ -27,13 +27,12 @@ _NAME_PARAMS = ("showname", "filename", "fileName", "name", "title")
 def attachment_links(response: TextResponse) -> dict[str, str]:
     """Attachment URLs of a report page, each with its link text (often the only real file name)."""
     links: dict[str, str] = {}
-    for a in response.css("a[href]"):
+    for a in response.xpath("//a[@href]"):
         url = response.urljoin(a.attrib["href"].strip())
-        if url != response.url and _is_attachment(url):
-            text = " ".join(" ".join(a.css("::text").getall()).split())
-            links[url] = links.get(url) or text
+        if url != response.url and _is_attachment(url):  # text only for the few links that qualify
+            links[url] = links.get(url) or " ".join(" ".join(a.xpath(".//text()").getall()).split())
     for body in response.css(_BODY)[:1]:
-        for src in body.css("img::attr(src)").getall():
+        for src in body.xpath(".//img/@src").getall():
             if src.strip() and not src.startswith("data:"):
                 links.setdefault(response.urljoin(src.strip()), "")
     return links

@@ -23,6 +23,9 @@ NIANBAO_HANWEB_GROUP = 45
 NIANBAO_PROGRESS = False
 #: Stop the crawl after this many bodies in a row could not be stored (storage down, disk full).
 NIANBAO_MAX_STORAGE_FAILURES = 20
+#: Captures committed to the catalog together: at most this many, after at most this many seconds.
+NIANBAO_CATALOG_GROUP_SIZE = 64
+NIANBAO_CATALOG_GROUP_DELAY = 0.25
 #: Threads storing bodies in object storage while the crawl goes on.
 NIANBAO_STORE_THREADS = 4
 

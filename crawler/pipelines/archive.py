@@ -1,8 +1,8 @@
 """Archive before anything else: store and verify each body, then record it in the catalog.
 
 Storage runs in a thread pool so the crawl keeps fetching while bodies are written; catalog
-writes go through one thread and are committed in small groups (a capture and its parse
-request always in the same transaction). A body that cannot be stored is recorded as a
+writes go through one thread and are committed in small groups (groupcommit.py; a capture
+and its parse request always in the same transaction). A body that cannot be stored is recorded as a
 failure and never reaches the catalog or the parse queue; a crash between storing and
 recording leaves at most an unreferenced object, never a capture without its bytes.
 """
@@ -24,6 +24,8 @@ from archive.storage import StorageError, open_store
 from crawler.items import Capture, FetchFailure
 from nianbao.config import from_settings
 
+from .groupcommit import GroupCommit
+
 logger = logging.getLogger(__name__)
 
 
@@ -35,6 +37,9 @@ class ArchivePipeline:
         self.catalog = cat.Catalog(config.catalog)
         self.store_pool = ThreadPoolExecutor(crawler.settings.getint("NIANBAO_STORE_THREADS"), "nianbao-store")
         self.catalog_pool = ThreadPoolExecutor(1, "nianbao-catalog")
+        self.captures = GroupCommit(self.catalog.record, self.catalog_pool,
+                                    crawler.settings.getint("NIANBAO_CATALOG_GROUP_SIZE"),
+                                    crawler.settings.getfloat("NIANBAO_CATALOG_GROUP_DELAY"))
         self.run_id: int | None = None
         #: Consecutive bodies that could not be stored; past the limit the crawl stops, since
         #: fetching on would only download what cannot be kept.
@@ -79,7 +84,7 @@ class ArchivePipeline:
         row = _row(item, digest, self.run_id)
         item.body = b""  # stored and verified; let the memory go
         try:
-            await loop.run_in_executor(self.catalog_pool, self.catalog.record, [row])
+            await self.captures.add(row)
         except SQLAlchemyError as exc:  # stored but not recorded: harmless, and nothing more can be
             self._stop(f"catalog unavailable: {exc}", "a capture could not be recorded")
             raise DropItem(f"{item.url}: not recorded: {exc}") from exc

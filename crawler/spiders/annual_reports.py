@@ -51,7 +51,7 @@ class AnnualReportsSpider(Spider):
         spider.scopes = {s.id: Scope(s) for s in spider.sites.values()}
         spider.max_list_pages = crawler.settings.getint("NIANBAO_MAX_LIST_PAGES")
         spider.hanweb_group = crawler.settings.getint("NIANBAO_HANWEB_GROUP")
-        spider.list_pages: dict[str, int] = {}
+        spider.list_pages: dict[str, set[str]] = {}  # list pages asked for, per site
         return spider
 
     async def start(self) -> AsyncIterator[Any]:
@@ -75,13 +75,15 @@ class AnnualReportsSpider(Spider):
                 meta = {"list_title": entry.title, "verdict": verdict if verdict.is_report else None}
                 yield self._request(site, entry.url, self.parse_report, kind="report", referrer=response.url,
                                     **meta)
+        seen = self.list_pages.setdefault(site.id, set())
         for page in listing.pages:
-            count = self.list_pages.get(site.id, 0) + 1
-            if count > self.max_list_pages:
+            if page.url in seen:  # every list page links its neighbours: count each page once
+                continue
+            if len(seen) >= self.max_list_pages:
                 yield FetchFailure(site.id, page.url, f"list pagination stopped after {self.max_list_pages} pages",
                                    "list")
                 break
-            self.list_pages[site.id] = count
+            seen.add(page.url)
             yield page.replace(callback=self.parse_list, errback=self.failed,
                                meta={**page.meta, "site": site.id, "kind": "list"})
 
