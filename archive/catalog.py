@@ -22,6 +22,7 @@ from sqlalchemy import (
     create_engine,
     event,
     func,
+    insert,
     inspect,
     select,
 )
@@ -188,22 +189,32 @@ class Catalog:
             return session.get(Run, run_id)
 
     # -- writing ----------------------------------------------------------------------------
-    def record(self, captures: Iterable[Capture] = (), failures: Iterable[Failure] = ()) -> None:
+    def record(self, captures: Iterable[dict[str, Any]] = (), failures: Iterable[dict[str, Any]] = ()) -> None:
         """Commit captures, their parse requests and failures in one transaction.
 
-        A body already queued once (the same report crawled again) is not queued again: the
-        parser's result for those bytes stands.
+        Rows are plain dicts of column values, inserted in bulk (one statement per table): the
+        crawl records a row per body, and ORM objects would cost more than the fetch. A body
+        already queued once (the same report crawled again) is not queued again: the parser's
+        result for those bytes stands.
         """
-        captures = list(captures)
-        with self.sessions.begin() as session:
-            parsed = {c.sha256 for c in captures if c.kind in PARSED_KINDS}
-            queued = set(session.scalars(select(ParseRequest.sha256).where(ParseRequest.sha256.in_(parsed))))
-            for capture in captures:
-                session.add(capture)
-                if capture.kind in PARSED_KINDS and capture.sha256 not in queued:
-                    queued.add(capture.sha256)
-                    session.add(ParseRequest(capture=capture, sha256=capture.sha256))
-            session.add_all(failures)
+        captures, failures = list(captures), list(failures)
+        now = utcnow()
+        with self.engine.begin() as conn:
+            if captures:
+                ids = conn.execute(insert(Capture).returning(Capture.id, sort_by_parameter_order=True),
+                                   captures).scalars().all()
+                parsed = {c["sha256"] for c in captures if c["kind"] in PARSED_KINDS}
+                queued = set(conn.scalars(select(ParseRequest.sha256).where(ParseRequest.sha256.in_(parsed))))
+                requests = []
+                for capture_id, capture in zip(ids, captures, strict=True):
+                    if capture["kind"] in PARSED_KINDS and capture["sha256"] not in queued:
+                        queued.add(capture["sha256"])
+                        requests.append({"capture_id": capture_id, "sha256": capture["sha256"],
+                                         "state": "pending", "enqueued_at": now})
+                if requests:
+                    conn.execute(insert(ParseRequest), requests)
+            if failures:
+                conn.execute(insert(Failure), [{"at": now, **f} for f in failures])
 
     # -- reading ----------------------------------------------------------------------------
     def captures(self, site: str | None = None, year: int | None = None, kind: str | None = None,

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from archive.catalog import Capture, Catalog, CatalogError, Failure, utcnow
+from archive.catalog import Catalog, CatalogError, utcnow
 from tests.conftest import run_nianbao
 from tests.simulator.server import SimulatorServer
 from tests.simulator.world import build_world
@@ -19,8 +19,8 @@ def catalog_url(request, tmp_path):
     return request.getfixturevalue("postgres_catalog")
 
 
-def capture(run: int, url: str, kind: str = "report", sha: str = "a" * 64) -> Capture:
-    return Capture(run_id=run, site="wanzai", kind=kind, url=url, final_url=url, status=200,
+def capture(run: int, url: str, kind: str = "report", sha: str = "a" * 64) -> dict:
+    return dict(run_id=run, site="wanzai", kind=kind, url=url, final_url=url, status=200,
                    headers={"Content-Type": "text/html; charset=gbk"}, fetched_at=utcnow(), sha256=sha, size=3,
                    content_type="text/html", year=2023, agency="万载县人民政府", agency_kind="county",
                    title="万载县人民政府2023年政府信息公开工作年度报告")
@@ -41,7 +41,7 @@ def test_a_failed_transaction_leaves_neither_capture_nor_queue_entry(catalog_url
     catalog = Catalog(catalog_url)
     run = catalog.start_run(["wanzai"])
     broken = capture(run, "http://www.wanzai.gov.cn/b.html")
-    broken.status = None  # NOT NULL: the transaction must fail as a whole
+    broken["status"] = None  # NOT NULL: the transaction must fail as a whole
     with pytest.raises(Exception):  # noqa: B017 - the database's own integrity error
         catalog.record([capture(run, "http://www.wanzai.gov.cn/ok.html"), broken])
     assert list(catalog.captures()) == [] and catalog.parse_queue() == []
@@ -52,7 +52,7 @@ def test_latest_capture_failures_and_runs(catalog_url):
     run = catalog.start_run(["wanzai"])
     catalog.record([capture(run, "http://x.gov.cn/r.html", sha="1" * 64)])
     catalog.record([capture(run, "http://x.gov.cn/r.html", sha="2" * 64)],
-                   failures=[Failure(run_id=run, site="wanzai", url="http://x.gov.cn/gone", reason="HTTP 404")])
+                   failures=[dict(run_id=run, site="wanzai", url="http://x.gov.cn/gone", reason="HTTP 404")])
     assert catalog.latest_capture("http://x.gov.cn/r.html").sha256 == "2" * 64
     assert [f.reason for f in catalog.failures(run=run)] == ["HTTP 404"]
     catalog.finish_run(run, "finished", {"wanzai/report": 2})

@@ -127,18 +127,18 @@ class ArchivePipeline:
         self.catalog.finish_run(self.run_id, status, stats)
 
     def _record_failure(self, failure: FetchFailure) -> None:
-        self.catalog.record(failures=[cat.Failure(run_id=self.run_id, site=failure.site, url=failure.url,
-                                                  kind=failure.kind, reason=failure.reason)])
+        self.catalog.record(failures=[{"run_id": self.run_id, "site": failure.site, "url": failure.url,
+                                       "kind": failure.kind, "reason": failure.reason}])
 
     def _count(self, site: str, what: str) -> None:
         self.crawler.stats.inc_value(f"nianbao/{site}/{what}")
 
 
-def _row(item: Capture, digest: str, run_id: int | None) -> cat.Capture:
-    return cat.Capture(
-        run_id=run_id, site=item.site, kind=item.kind, url=item.url, final_url=item.final_url,
-        method=item.method, status=item.status, headers=item.headers, fetched_at=item.fetched_at,
-        sha256=digest, size=len(item.body), content_type=item.content_type, referrer=item.referrer,
-        year=item.year, agency=item.agency, agency_kind=item.agency_kind, title=item.title,
-        filename=item.filename,
-    )
+def _row(item: Capture, digest: str, run_id: int | None) -> dict[str, Any]:
+    row = {name: getattr(item, name) for name in _CAPTURE_FIELDS}
+    row.update(run_id=run_id, sha256=digest, size=len(item.body))
+    return row
+
+
+_CAPTURE_FIELDS = ("site", "kind", "url", "final_url", "method", "status", "headers", "fetched_at", "content_type",
+                   "referrer", "year", "agency", "agency_kind", "title", "filename")
