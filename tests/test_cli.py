@@ -12,7 +12,7 @@ import pytest
 from tests.conftest import run_nianbao
 from tests.simulator.server import SimulatorServer
 from tests.simulator.world import build_world
-from tests.support.seaweed import free_ports
+from tests.support import free_ports
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.support.seaweed import free_ports
+from tests.support import free_ports, stop_process
 
 
 @dataclass
@@ -25,11 +25,7 @@ class PostgresServer:
     workdir: Path
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
+        stop_process(self.process)
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 

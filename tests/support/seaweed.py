@@ -9,13 +9,14 @@ from __future__ import annotations
 import io
 import os
 import shutil
-import socket
 import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from minio import Minio
+
+from tests.support import free_ports, stop_process
 
 ACCESS_KEY = "nianbao-test"
 SECRET_KEY = "nianbao-test-secret-3f9a"
@@ -40,21 +41,7 @@ class S3Server:
         return Minio(self.endpoint, access_key=ACCESS_KEY, secret_key=SECRET_KEY, secure=False)
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-
-
-def free_ports(count: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(count)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
+        stop_process(self.process)
 
 
 def start(workdir: Path, timeout: float = 60) -> S3Server:
