@@ -138,10 +138,6 @@ def child_main(spec: dict[str, Any]) -> None:
         config = Config.from_env(env={}, home=spec["home"], proxy=spec["proxy"])
         settings = crawl_settings(config, spec["registry"], "WARNING")  # exactly as `nianbao crawl`
         settings.setdict(overrides, priority="cmdline")
-        # The spider counts every pager *link* it yields (about ten per list page, most of them dupes)
-        # against this guard, so on a 2,000-page site it stops after ~50 of its ~73 list pages and
-        # skips the reports beyond; lift the guard so both crawls cover the whole site.
-        settings.set("NIANBAO_MAX_LIST_PAGES", 1_000_000, priority="cmdline")
         settings.set("EXTENSIONS", {**settings.getdict("EXTENSIONS"), CrawlMeter: 0}, priority="cmdline")
         process = CrawlerProcess(settings)
         process.crawl("annual_reports", site=spec["site"], sites=spec["registry"])
