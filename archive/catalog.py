@@ -11,6 +11,7 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from sqlalchemy import (
     JSON,
@@ -232,7 +233,9 @@ class Catalog:
             yield from session.scalars(query.execution_options(yield_per=500))
 
     def latest_capture(self, url: str) -> Capture | None:
-        query = (select(Capture).where((Capture.url == url) | (Capture.final_url == url))
+        """The newest capture of ``url`` as requested or as redirected to (host case and #fragment aside)."""
+        variants = {url, _plain_url(url)}
+        query = (select(Capture).where(Capture.url.in_(variants) | Capture.final_url.in_(variants))
                  .order_by(Capture.fetched_at.desc(), Capture.id.desc()).limit(1))
         with self.sessions() as session:
             return session.scalars(query).first()
@@ -272,6 +275,11 @@ class Catalog:
             for site, count in rows:
                 summary.setdefault(site, {})["errors"] = count
         return summary
+
+
+def _plain_url(url: str) -> str:
+    parts = urlsplit(url.strip())
+    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path or "/", parts.query, ""))
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
