@@ -79,10 +79,10 @@ class Capture(Base):
     fetched_at: Mapped[datetime] = mapped_column(DateTime, index=True)
     sha256: Mapped[str] = mapped_column(String(64), index=True)
     size: Mapped[int] = mapped_column(Integer)
-    content_type: Mapped[str | None] = mapped_column(String(255))
+    content_type: Mapped[str | None] = mapped_column(Text)  # servers send anything: no length to overflow
     referrer: Mapped[str | None] = mapped_column(Text)
     year: Mapped[int | None] = mapped_column(Integer, index=True)
-    agency: Mapped[str | None] = mapped_column(String(255))
+    agency: Mapped[str | None] = mapped_column(Text)
     agency_kind: Mapped[str | None] = mapped_column(String(16))
     title: Mapped[str | None] = mapped_column(Text)
     filename: Mapped[str | None] = mapped_column(Text)
@@ -144,7 +144,7 @@ class Catalog:
         """Open the catalog at ``url``; ``create=False`` (read-only commands) refuses to make a new one."""
         self.url = url
         try:
-            self.engine: Engine = create_engine(url)
+            self.engine: Engine = create_engine(url, hide_parameters=True)  # bodies' metadata stays out of errors
         except (ArgumentError, ImportError, ValueError) as exc:
             raise CatalogError(f"NIANBAO_CATALOG: cannot use {_safe(url)!r}: {exc}") from exc
         if self.engine.dialect.name == "sqlite":

@@ -27,6 +27,6 @@ def run_crawl(config: Config, site_ids: list[str], sites_file: str | None, log_l
     """Crawl ``site_ids`` to the end; returns the run id recorded in the catalog."""
     process = CrawlerProcess(crawl_settings(config, sites_file, log_level))
     crawler = process.create_crawler("annual_reports")
-    process.crawl(crawler, site=",".join(site_ids), sites=sites_file)
+    process.crawl(crawler, site=",".join(site_ids))  # the registry comes from NIANBAO_SITES
     process.start()
     return crawler.stats.get_value("nianbao/run_id")

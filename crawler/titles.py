@@ -11,19 +11,26 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-#: What the report itself is called; 政务公开 appears in some county titles too.
-_REPORT = re.compile(r"(政府信息公开|政务信息公开|信息公开|政务公开)(工作)?(年度)?(工作)?(年度报告|年报)")
+#: What the report itself is called (older ones: 政府信息公开工作报告); 政务公开 appears too.
+_REPORT = re.compile(
+    r"(政府信息公开|政务信息公开|信息公开|政务公开)(工作)?(年度)?(工作)?(情况)?(年度报告|年报|年度工作报告|工作报告|报告)"
+)
 #: Words that make a title about a report rather than the report.
 _ABOUT = re.compile(
     r"解读|图解|图说|一图|读懂|指南|要点|通知|编制|发布工作|报送|提交|督查|考核|评估|评议|目录|说明|意见|"
-    r"方案|公示|征求|统计表|情况的报告|工作总结|问答|视频|H5|更正"
+    r"方案|公示|征求|统计表|情况的报告|工作总结|问答|视频"
 )
+#: Agencies whose names contain those words (every county has a 编办).
+_AGENCY_WORDS = re.compile(r"机构编制委员会|编制委员会|编委办|督查室|考核办|考评办|评估中心")
 _TRUNCATED = re.compile(r"(…|\.\.\.|。。。)$")
 _YEAR = re.compile(r"(?<!\d)(19[89]\d|20[0-4]\d)\s*年")
-_VARIANT = re.compile(r"[（(][^（()）]*(版|附件|全文|修订|更新)[)）]$")
+_VARIANT = re.compile(r"（[^（）]*(版|附件|全文|修订|更新|图片|图文|pdf|PDF|doc|word|Word)[^（）]*）$")
+#: What list templates put after the title: a date, a file type.
+_TRAILER = re.compile(r"(\[?\d{4}[-./年]\d{1,2}[-./月]\d{1,2}日?\]?|\.(pdf|docx?|wps|ofd|xlsx?)|（(pdf|PDF)）)$")
 _QUOTES = "《》“”\"'「」"
-_TOWNSHIP = re.compile(r"(乡|镇|街道|街道办事处|苏木|民族乡)(人民政府|办事处)?$")
-_COUNTY = re.compile(r"(县|区|市|旗|自治县|自治旗|特区|林区)((人民)?政府)?$")
+_TOWNSHIP = re.compile(r"(乡|镇|街道|苏木)(人民政府|政府|办事处|办)?$")
+_COUNTY = re.compile(r"(县|区|市|旗)((人民)?政府)?$")
+_NOT_COUNTY = re.compile(r"开发区|园区|新区|管理区|管委会|景区|示范区")
 
 
 @dataclass(frozen=True)
@@ -40,8 +47,10 @@ class Verdict:
 def normalize(title: str) -> str:
     """NFKC (full-width digits and brackets), no spaces or line breaks."""
     title = unicodedata.normalize("NFKC", title or "")
-    title = title.replace("(", "（").replace(")", "）")
-    return re.sub(r"\s+", "", title)
+    title = re.sub(r"\s+", "", title.replace("(", "（").replace(")", "）"))
+    while (trimmed := _TRAILER.sub("", title)) != title:
+        title = trimmed
+    return title
 
 
 def is_truncated(title: str) -> bool:
@@ -59,17 +68,23 @@ def classify(title: str, county: str | None = None) -> Verdict:
         if truncated and _could_continue(text):
             return Verdict(False, needs_full_title=True, reason="truncated")
         return Verdict(False, reason="not an annual report title")
-    about = _ABOUT.search(text)
+    about = _ABOUT.search(_AGENCY_WORDS.sub("", text))
     if about:
         return Verdict(False, reason=f"about a report ({about.group()})")
-    rest = text[match.end():]
-    rest = _VARIANT.sub("", rest).strip(_QUOTES + "（）")
-    if rest and not truncated:
+    head, rest = text[: match.start()], _VARIANT.sub("", text[match.end():]).strip(_QUOTES)
+    bracketed = re.fullmatch(r"（([^（）]+)）", rest)  # …年度报告（2023年度） or …年度报告（万载县教育局）
+    if bracketed and _YEAR.fullmatch(bracketed[1].removesuffix("度")):
+        head, rest = head + bracketed[1], ""
+    elif bracketed and not _YEAR.search(bracketed[1]):
+        head, rest = bracketed[1] + head, ""
+    if rest:  # the title goes on: 《…年度报告》解读, …年度报告的说明 — or, cut short, it may
+        if truncated:
+            return Verdict(False, needs_full_title=True, reason="truncated after the report name")
         return Verdict(False, reason=f"title goes on after the report name ({rest[:12]})")
-    year = _year(text[: match.start()])
+    year = _year(head)
     if year is None:
         return Verdict(False, needs_full_title=truncated, reason="no year in title")
-    agency = _agency(text[: match.start()])
+    agency = _agency(head)
     return Verdict(True, year=year, agency=agency, agency_kind=agency_kind(agency, county))
 
 
@@ -86,10 +101,8 @@ def _year(prefix: str) -> int | None:
 
 def _agency(prefix: str) -> str | None:
     """The publisher, from what stands around the year: ``万载县教育体育局2023年`` or ``2022年万载县财政局``."""
-    prefix = re.sub(r"^关于", "", prefix)
-    pieces = [p.strip(_QUOTES + "（）:：-—_ ") for p in _YEAR.split(prefix)[::2]]
-    pieces = [re.sub(r"^度", "", p) for p in pieces]
-    pieces = [p for p in pieces if p and p not in {"度", "的"}]
+    pieces = [re.sub(r"^度|^关于|关于$|的$", "", p.strip(_QUOTES + "（）:：-—_ ")) for p in _YEAR.split(prefix)[::2]]
+    pieces = [p for p in pieces if p]
     return pieces[0] if pieces else None
 
 
@@ -98,6 +111,8 @@ def agency_kind(agency: str | None, county: str | None) -> str | None:
         return None
     if _TOWNSHIP.search(agency):
         return "township"
-    if _COUNTY.search(agency) and (county is None or agency.startswith(county) or len(agency) <= 8):
+    if county and agency.startswith(county):
+        return "county" if agency[len(county):] in {"", "人民政府", "政府"} else "department"
+    if _COUNTY.search(agency) and not _NOT_COUNTY.search(agency):
         return "county"
     return "department"

@@ -11,6 +11,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import click
+from sqlalchemy.exc import SQLAlchemyError
 
 from archive.catalog import Catalog, CatalogError
 from archive.storage import IntegrityError, StorageError, open_store
@@ -96,15 +97,23 @@ def crawl(ctx: Context, sites_file: str | None, site_keys: tuple[str, ...], prox
     click.echo(f"crawling {len(sites)} site(s) from {registry.source}"
                + (f" through proxy {redact(config.proxy)}" if config.proxy else ""), err=True)
     run_id = run_crawl(config, [s.id for s in sites], sites_file, log_level)
+    try:
+        print_summary(catalog, run_id, [s.id for s in sites])
+    except SQLAlchemyError as exc:
+        fail(f"the crawl ended, but the catalog cannot be read: {getattr(exc, 'orig', None) or exc}", EXIT_FAILED)
+
+
+def print_summary(catalog: Catalog, run_id: int | None, site_ids: list[str]) -> None:
+    """The table a person reads after a crawl; exits 1 when the run did not finish."""
     run = catalog.run(run_id) if run_id else None
     if run is None:
         fail("the crawl did not start; see the log above", EXIT_FAILED)
     summary = catalog.site_summary(run_id)
     click.echo(f"\nrun {run_id} {run.status}" + (f": {run.stats['stopped']}" if run.stats.get("stopped") else ""))
     click.echo(f"{'site':<24} {'reports':>8} {'attachments':>12} {'list pages':>11} {'errors':>7}")
-    for site in sites:
-        row = summary.get(site.id, {})
-        click.echo(f"{site.id:<24} {row.get('report', 0):>8} {row.get('attachment', 0):>12} "
+    for site_id in site_ids:
+        row = summary.get(site_id, {})
+        click.echo(f"{site_id:<24} {row.get('report', 0):>8} {row.get('attachment', 0):>12} "
                    f"{row.get('list', 0):>11} {row.get('errors', 0):>7}")
     failures = catalog.failures(run=run_id)
     if failures:

@@ -28,8 +28,8 @@ class S3Credentials:
 class Config:
     home: Path
     storage: str
-    catalog: str
-    proxy: str | None
+    catalog: str = field(repr=False)  # URLs that may hold a password
+    proxy: str | None = field(repr=False)
     s3: S3Credentials | None
 
     @classmethod
@@ -67,8 +67,8 @@ def check_proxy_url(proxy: str) -> str:
     try:
         parts = urlsplit(proxy)
         port = parts.port
-    except ValueError as exc:
-        raise ConfigError(f"proxy {redact(proxy)!r}: {exc}") from None
+    except ValueError:  # urllib's message may quote the password: say what is wrong in our words
+        raise ConfigError(f"proxy {redact(proxy)!r}: malformed host or port") from None
     if parts.scheme not in {"http", "https"} or not parts.hostname:
         raise ConfigError(f"proxy {redact(proxy)!r}: expected http://[USER:PASSWORD@]HOST:PORT")
     if port is None:
@@ -77,15 +77,17 @@ def check_proxy_url(proxy: str) -> str:
 
 
 def redact(url: str) -> str:
-    """The URL with any password replaced, for logs and messages (even when the URL is malformed)."""
+    """The URL with any password replaced, for logs and messages (even when the URL is malformed).
+
+    Everything between ``://`` and the last ``@`` is user information, whatever characters
+    (``/``, ``#``, ``?``) an unescaped password contains.
+    """
     scheme, sep, rest = url.partition("://")
-    if not sep:
+    if not sep or "@" not in rest:
         return url
-    netloc, slash, path = rest.partition("/")
-    if "@" not in netloc:
-        return url
-    user = netloc.rpartition("@")[0].partition(":")[0]
-    return f"{scheme}://{user}:***@{netloc.rpartition('@')[2]}{slash}{path}"
+    userinfo, _, hostpart = rest.rpartition("@")
+    user = userinfo.partition(":")[0]
+    return f"{scheme}://{user}:***@{hostpart}"
 
 
 def from_settings(settings: object) -> Config:

@@ -15,6 +15,8 @@ class LocalStore(ObjectStore):
         self.root = root
         self.location = root.as_uri()
         self._dirs: set[Path] = set()  # fan-out directories known to exist: one mkdir each, not one per object
+        self._unsynced: set[Path] = set()  # directories whose new entries flush() must make durable
+        self._lock = threading.Lock()
         if not create:
             if not root.is_dir():
                 raise StorageError(f"no archive storage at {root}")
@@ -51,7 +53,10 @@ class LocalStore(ObjectStore):
         try:
             if path.parent not in self._dirs:
                 path.parent.mkdir(parents=True, exist_ok=True)
-                self._dirs.add(path.parent)
+                with self._lock:
+                    self._dirs.add(path.parent)
+                    # mkdir may have made sha256/ab/cd, sha256/ab, sha256: their parents hold new entries
+                    self._unsynced.update({path.parent.parent, path.parent.parent.parent, self.root})
             # 0o644 less the umask: a parser running as another user can read the archive.
             fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
             try:
@@ -64,12 +69,28 @@ class LocalStore(ObjectStore):
             finally:
                 os.close(fd)
             os.replace(tmp, path)
+            with self._lock:
+                self._unsynced.add(path.parent)
         except OSError as exc:
             tmp.unlink(missing_ok=True)
             raise StorageError(f"cannot store object {sha256} in {self.location}: {exc.strerror or exc}") from exc
         except IntegrityError:
             tmp.unlink(missing_ok=True)
             raise
+
+    def flush(self) -> None:
+        """fsync the directories that got new entries: a renamed file survives power loss only then."""
+        with self._lock:
+            directories, self._unsynced = self._unsynced, set()
+        try:
+            for directory in directories:
+                fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+                try:
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+        except OSError as exc:
+            raise StorageError(f"cannot make {self.location} durable: {exc.strerror or exc}") from exc
 
     def _verify(self, key: str, data: bytes, sha256: str) -> None:
         # The bytes were compared before the rename; what is left to prove is that they are in place.

@@ -80,6 +80,10 @@ class S3Store(ObjectStore):
         stat = self._stat(object_key(sha256))
         return stat is not None and (size is None or stat.size == size)
 
+    def _intact(self, key: str, data: bytes) -> bool:
+        stat = self._stat(key)  # the server's MD5 (ETag) tells without downloading the object
+        return stat is not None and stat.size == len(data) and (stat.etag or "").strip('"') == expected_etag(data)
+
     def _write(self, key: str, data: bytes, sha256: str) -> None:
         try:
             result = self.client.put_object(

@@ -35,7 +35,8 @@ def anchors(selector: Selector, base: TextResponse) -> list[Entry]:
             continue
         text = _SPACE.sub(" ", " ".join(a.css("::text").getall())).strip()
         attr = _SPACE.sub(" ", a.attrib.get("title") or "").strip()
-        title = attr if len(attr) >= len(text.rstrip("….")) else text
+        # The title attribute holds the full title when the text is cut short or has a date appended.
+        title = attr if attr and (len(attr) >= len(text.rstrip("….")) or text.startswith(attr)) else text
         if title:
             entries.append(Entry(base.urljoin(href), title))
     return entries

@@ -21,7 +21,7 @@ DATAPROXY = "/module/web/jpage/dataproxy.jsp"
 _RECORD = re.compile(r"<record>\s*<!\[CDATA\[(.*?)\]\]>\s*</record>", re.S)
 _TOTAL = re.compile(r"<totalrecord>\s*(\d+)\s*</totalrecord>", re.I)
 _PARAMS = re.compile(r"var\s+param_\w+\s*=\s*\{(.*?)\}", re.S)
-_PAIR = re.compile(r"(\w+)\s*:\s*(?:'([^']*)'|\"([^\"]*)\"|([\w.-]+))")
+_PAIR = re.compile(r"['\"]?(\w+)['\"]?\s*:\s*(?:'([^']*)'|\"([^\"]*)\"|([\w.-]+))")
 _PER_PAGE = re.compile(r"perpage\s*[:=]\s*['\"]?(\d+)", re.I)
 
 
@@ -79,4 +79,4 @@ def _params(text: str) -> dict[str, str] | None:
     match = _PARAMS.search(text)
     if match is None:
         return None
-    return {m[1]: m[2] or m[3] or m[4] for m in _PAIR.finditer(match[1])}
+    return {m[1]: next(v for v in m.groups()[1:] if v is not None) for m in _PAIR.finditer(match[1])}

@@ -16,6 +16,9 @@ _PAGER_TEXT = re.compile(
 )
 
 
+_DECORATION = re.compile(r"[\s\[\]【】<>《》«»‹›　]+")
+
+
 def recognizes(response: TextResponse) -> bool:
     return True
 
@@ -25,7 +28,8 @@ def read(response: TextResponse, **_: object) -> Listing:
     here = urlsplit(response.url)
     seen = {response.url}
     for a in response.css("a[href]"):
-        text = "".join(a.css("::text").getall()).strip()
+        raw = "".join(a.css("::text").getall()).strip()
+        text = _DECORATION.sub("", raw) or raw  # [下一页], 下一页 >, « 上一页 — but » alone stays »
         if not _PAGER_TEXT.match(text):
             continue
         url = response.urljoin(a.attrib["href"])
@@ -38,7 +42,10 @@ def read(response: TextResponse, **_: object) -> Listing:
 
 
 def _sibling(here, there) -> bool:
-    """Pages of one list share host and directory (``index_2.html``, ``?page=2``, ``list_2.html``)."""
+    """Pages of one list share host and directory (``index_2.html``, ``?page=2``, ``list_2.html``).
+
+    A list registered as a directory without its slash (``/zwgk/ndbg``) is that directory too.
+    """
     if here.netloc != there.netloc:
         return False
-    return posixpath.dirname(here.path) == posixpath.dirname(there.path)
+    return posixpath.dirname(there.path) in {posixpath.dirname(here.path), here.path.rstrip("/")}

@@ -37,14 +37,15 @@ class ArchivePipeline:
         self.catalog = cat.Catalog(config.catalog)
         self.store_pool = ThreadPoolExecutor(crawler.settings.getint("NIANBAO_STORE_THREADS"), "nianbao-store")
         self.catalog_pool = ThreadPoolExecutor(1, "nianbao-catalog")
-        self.captures = GroupCommit(self.catalog.record, self.catalog_pool,
+        self.captures = GroupCommit(self._commit, self.catalog_pool,
                                     crawler.settings.getint("NIANBAO_CATALOG_GROUP_SIZE"),
                                     crawler.settings.getfloat("NIANBAO_CATALOG_GROUP_DELAY"))
         self.run_id: int | None = None
         #: Consecutive bodies that could not be stored; past the limit the crawl stops, since
         #: fetching on would only download what cannot be kept.
         self.store_failures = 0
-        self.store_failures_max = crawler.settings.getint("NIANBAO_MAX_STORAGE_FAILURES")
+        self.store_failures_max = max(1, crawler.settings.getint("NIANBAO_MAX_STORAGE_FAILURES"))
+        self._closing: asyncio.Task[None] | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ArchivePipeline:
@@ -65,11 +66,11 @@ class ArchivePipeline:
         loop = asyncio.get_running_loop()
         if isinstance(item, FetchFailure):
             self._count(item.site, "errors")
-            logger.warning("%s: %s — %s", item.site, item.url, item.reason)
+            logger.info("%s: %s — %s", item.site, item.url, item.reason)
             try:
                 await loop.run_in_executor(self.catalog_pool, self._record_failure, item)
             except SQLAlchemyError as exc:
-                self._stop(f"catalog unavailable: {exc}", "a failure could not be recorded")
+                self._stop(f"archive unavailable: {_reason(exc)}", "a failure could not be recorded")
             return item
         if not isinstance(item, Capture):
             return item
@@ -85,8 +86,8 @@ class ArchivePipeline:
         item.body = b""  # stored and verified; let the memory go
         try:
             await self.captures.add(row)
-        except SQLAlchemyError as exc:  # stored but not recorded: harmless, and nothing more can be
-            self._stop(f"catalog unavailable: {exc}", "a capture could not be recorded")
+        except (SQLAlchemyError, StorageError) as exc:  # stored but not recorded: harmless; nothing more can be
+            self._stop(f"archive unavailable: {_reason(exc)}", "a capture could not be recorded")
             raise DropItem(f"{item.url}: not recorded: {exc}") from exc
         self._count(item.site, item.kind)
         if item.kind in cat.PARSED_KINDS:
@@ -99,7 +100,8 @@ class ArchivePipeline:
             return
         logger.error("stopping the crawl: %s (%s)", why, reason)
         self.crawler.stats.set_value("nianbao/stopped", reason)
-        asyncio.get_running_loop().create_task(self.crawler.engine.close_spider_async(reason="archive_unavailable"))
+        self._closing = asyncio.get_running_loop().create_task(  # kept: the loop holds tasks only weakly
+            self.crawler.engine.close_spider_async(reason="archive_unavailable"))
 
     def _store(self, body: bytes) -> str:
         if self.store_failures >= self.store_failures_max:  # closing: do not wait on a dead store again
@@ -113,7 +115,7 @@ class ArchivePipeline:
         try:
             await asyncio.get_running_loop().run_in_executor(self.catalog_pool, self._record_failure, failure)
         except SQLAlchemyError as exc:
-            self._stop(f"catalog unavailable: {exc}", "a failure could not be recorded")
+            self._stop(f"archive unavailable: {_reason(exc)}", "a failure could not be recorded")
         raise DropItem(f"{item.url}: {reason}")
 
     def close_spider(self) -> None:
@@ -125,6 +127,10 @@ class ArchivePipeline:
         stats = {k.removeprefix("nianbao/"): v for k, v in self.crawler.stats.get_stats().items()
                  if k.startswith("nianbao/") and k != "nianbao/run_id"}
         self.catalog.finish_run(self.run_id, status, stats)
+
+    def _commit(self, rows: list[dict[str, Any]]) -> None:
+        self.store.flush()  # the objects durable first, then the rows that refer to them
+        self.catalog.record(rows)
 
     def _record_failure(self, failure: FetchFailure) -> None:
         self.catalog.record(failures=[{"run_id": self.run_id, "site": failure.site, "url": failure.url,
@@ -142,3 +148,8 @@ def _row(item: Capture, digest: str, run_id: int | None) -> dict[str, Any]:
 
 _CAPTURE_FIELDS = ("site", "kind", "url", "final_url", "method", "status", "headers", "fetched_at", "content_type",
                    "referrer", "year", "agency", "agency_kind", "title", "filename")
+
+
+def _reason(exc: Exception) -> str:
+    """The database's own words, without the SQL and parameters SQLAlchemy wraps around them."""
+    return str(getattr(exc, "orig", None) or exc)

@@ -30,7 +30,7 @@ class GroupCommit(Generic[Row]):
         self.rows.append(row)
         if len(self.rows) >= self.size:
             self.flush()
-        await committed
+        await asyncio.shield(committed)  # one cancelled item must not cancel its whole group
 
     def flush(self) -> None:
         """Send the pending group to the writer thread (at the size limit, or when its delay is up)."""
@@ -43,6 +43,8 @@ class GroupCommit(Generic[Row]):
         written = asyncio.get_running_loop().run_in_executor(self.executor, self.write, rows)
 
         def settle(done: asyncio.Future[None]) -> None:
+            if committed.done():
+                return
             if done.exception() is not None:
                 committed.set_exception(done.exception())
             else:

@@ -68,7 +68,12 @@ class AnnualReportsSpider(Spider):
         if not isinstance(response, TextResponse):
             yield FetchFailure(site.id, response.url, "list page is not text", "list")
             return
-        listing = read_listing(response, self.hanweb_group)
+        try:
+            listing = read_listing(response, self.hanweb_group)
+        except Exception as exc:  # a page no reader understands loses that page, not the crawl
+            self.logger.exception("cannot read list page %s", response.url)
+            yield FetchFailure(site.id, response.url, f"list page not understood: {type(exc).__name__}: {exc}", "list")
+            return
         for entry in listing.entries:
             verdict = classify(entry.title, county=site.name)
             if verdict.is_report or verdict.needs_full_title:
@@ -78,6 +83,9 @@ class AnnualReportsSpider(Spider):
         seen = self.list_pages.setdefault(site.id, set())
         for page in listing.pages:
             if page.url in seen:  # every list page links its neighbours: count each page once
+                continue
+            if not self.scopes[site.id].allows(page.url):
+                yield FetchFailure(site.id, page.url, "out of scope: not a host of this site", "list")
                 continue
             if len(seen) >= self.max_list_pages:
                 yield FetchFailure(site.id, page.url, f"list pagination stopped after {self.max_list_pages} pages",
@@ -98,7 +106,7 @@ class AnnualReportsSpider(Spider):
             full = classify(full_title or "", county=site.name)
             if full.is_report:
                 title, verdict = full_title, full
-            elif verdict is None:  # fetched only to read its title, and not a report: kept as a page
+            elif verdict is None or (full_title and is_page):  # the page says it is not a report
                 yield capture(response, "page", title=full_title)
                 return
         yield capture(response, "report", title=title, year=verdict.year, agency=verdict.agency,
