@@ -26,7 +26,8 @@ def test_title_attribute_wins_over_text_with_a_date_and_decorated_pagers_are_fou
 
 
 def test_hanweb_params_with_empty_and_quoted_values_still_page_on():
-    record = '<record><![CDATA[<li><a href="/art/2024/1/2/art_1_2.html">甲乡2023年政府信息公开工作年度报告</a></li>]]></record>'
+    entry = '<li><a href="/art/2024/1/2/art_1_2.html">甲乡2023年政府信息公开工作年度报告</a></li>'
+    record = f"<record><![CDATA[{entry}]]></record>"
     html = (f'<script type="text/xml"><datastore><recordset>{record}</recordset></datastore></script>'
             "<script>var param_1={col:1,webid:'3',columnid:\"123\",webname:'',unitid:'45'};</script>")
     listing = read_listing(page("http://www.x.gov.cn/col/col123/index.html", html))
