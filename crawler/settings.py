@@ -44,12 +44,16 @@ RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
 COOKIES_ENABLED = True
 
 # -- safety -------------------------------------------------------------------------------
+#: Fetch loopback, private, link-local and metadata addresses (only for a lab or a test world).
+NIANBAO_ALLOW_INTERNAL_ADDRESSES = False
 DOWNLOAD_MAXSIZE = 200 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 50 * 1024 * 1024
 
 # -- components ---------------------------------------------------------------------------
 DOWNLOADER_MIDDLEWARES = {
     "crawler.downloadermiddlewares.proxy.ProxyMiddleware": 700,
+    # After the proxy is set (it decides whether names are resolved here) and before anything is sent.
+    "crawler.downloadermiddlewares.safety.SafetyMiddleware": 710,
 }
 EXTENSIONS = {
     "crawler.extensions.progress.Progress": 500,

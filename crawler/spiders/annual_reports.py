@@ -14,6 +14,7 @@ from typing import Any
 
 from scrapy import Request, Spider
 from scrapy.crawler import Crawler
+from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
@@ -172,6 +173,8 @@ def failure_reason(failure: Failure) -> str:
     exc = failure.value
     if isinstance(exc, HttpError):
         return f"HTTP {exc.response.status}"
+    if isinstance(exc, IgnoreRequest):  # refused by a middleware, which says why
+        return str(exc) or "ignored"
     name = type(exc).__name__
     reasons = {
         "DNSLookupError": "DNS lookup failed",
@@ -180,7 +183,6 @@ def failure_reason(failure: Failure) -> str:
         "ConnectionRefusedError": "connection refused",
         "ConnectionLost": "connection lost",
         "ResponseNeverReceived": "no response (connection dropped)",
-        "IgnoreRequest": str(exc) or "ignored",
     }
     return reasons.get(name, f"{name}: {exc}"[:300])
 

@@ -1,0 +1,86 @@
+"""Internal addresses are never fetched, whoever names them: the registry, a page, a redirect."""
+
+from __future__ import annotations
+
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from threading import Thread
+
+from tests.conftest import run_nianbao
+
+REGISTRY = """sites:
+  - id: metadata
+    name: 元数据县
+    home: http://169.254.169.254/
+    report_lists: [http://169.254.169.254/latest/meta-data/]
+  - id: loopback
+    name: 本机县
+    home: http://127.0.0.1:{port}/
+    report_lists: [http://127.0.0.1:{port}/list.html]
+  - id: named
+    name: 本地县
+    home: http://api.localhost:{port}/
+    report_lists: [http://api.localhost:{port}/list.html]
+"""
+
+
+class Recorder(BaseHTTPRequestHandler):
+    hits: list[str] = []
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        Recorder.hits.append(self.path)
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_internal_addresses_are_refused_with_a_reason(home_env, tmp_path):
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
+    Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        registry = tmp_path / "sites.yaml"
+        registry.write_text(REGISTRY.format(port=server.server_address[1]), "utf-8")
+        # Without a proxy names are resolved here; through one (a dead proxy is refused earlier, so
+        # this crawl goes direct) IP literals are still refused before anything is sent.
+        result = run_nianbao("crawl", "--sites", str(registry), env=home_env)
+    finally:
+        server.shutdown()
+    out = result.stdout.decode()
+    assert "metadata: refused: 169.254.169.254 is an internal address" in out
+    assert "loopback: refused: 127.0.0.1 is an internal address" in out
+    assert "named: refused: api.localhost is this machine" in out
+    assert Recorder.hits == []
+
+
+class RedirectingProxy(BaseHTTPRequestHandler):
+    """A forward proxy whose every answer redirects to the cloud metadata service."""
+
+    seen: list[str] = []
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        RedirectingProxy.seen.append(self.path)
+        self.send_response(302)
+        self.send_header("Location", "http://169.254.169.254/latest/meta-data/iam")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_redirects_to_internal_addresses_are_refused(home_env, tmp_path):
+    registry = tmp_path / "sites.yaml"
+    registry.write_text("sites:\n  - {id: evil, name: 恶意县, home: 'http://www.evil.gov.cn/',\n"
+                        "     report_lists: ['http://www.evil.gov.cn/list.html']}\n", "utf-8")
+    proxy = ThreadingHTTPServer(("127.0.0.1", 0), RedirectingProxy)
+    Thread(target=proxy.serve_forever, daemon=True).start()
+    try:
+        result = run_nianbao("crawl", "--sites", str(registry), "--proxy", f"http://127.0.0.1:{proxy.server_address[1]}",
+                             env=home_env)
+    finally:
+        proxy.shutdown()
+    assert "evil: refused: 169.254.169.254 is an internal address" in result.stdout.decode()
+    assert all("169.254" not in path for path in RedirectingProxy.seen)
+    assert any(path.startswith("http://www.evil.gov.cn/") for path in RedirectingProxy.seen)
