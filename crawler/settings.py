@@ -38,8 +38,14 @@ CONCURRENT_REQUESTS_PER_DOMAIN = 2
 CONCURRENT_ITEMS = 16
 DOWNLOAD_DELAY = 0
 DOWNLOAD_TIMEOUT = 60
+AUTOTHROTTLE_ENABLED = True  # slows down for hosts that answer slowly
+AUTOTHROTTLE_START_DELAY = 0.5
+AUTOTHROTTLE_MAX_DELAY = 30
+AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
 RETRY_ENABLED = True
 RETRY_TIMES = 2
+#: Longest Retry-After (seconds) waited for; a host asking for more is given up on, with the reason.
+NIANBAO_MAX_RETRY_AFTER = 300
 RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
 COOKIES_ENABLED = True
 
@@ -54,6 +60,8 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.downloadermiddlewares.proxy.ProxyMiddleware": 700,
     # After the proxy is set (it decides whether names are resolved here) and before anything is sent.
     "crawler.downloadermiddlewares.safety.SafetyMiddleware": 710,
+    # Answers pass it before RetryMiddleware (550), so a retry waits as long as the host asked.
+    "crawler.downloadermiddlewares.retryafter.RetryAfterMiddleware": 560,
 }
 EXTENSIONS = {
     "crawler.extensions.progress.Progress": 500,

@@ -84,3 +84,55 @@ def test_redirects_to_internal_addresses_are_refused(home_env, tmp_path):
     assert "evil: refused: 169.254.169.254 is an internal address" in result.stdout.decode()
     assert all("169.254" not in path for path in RedirectingProxy.seen)
     assert any(path.startswith("http://www.evil.gov.cn/") for path in RedirectingProxy.seen)
+
+
+class BusyProxy(BaseHTTPRequestHandler):
+    """A forward proxy for a busy portal: 503 with Retry-After first, the (empty) list after."""
+
+    retry_after = "2"
+    seen: list[tuple[float, str]] = []
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        import time
+
+        first = not any(path == self.path for _t, path in BusyProxy.seen)
+        BusyProxy.seen.append((time.monotonic(), self.path))
+        status, body = (503, b"busy") if first and self.path.endswith("list.html") else (200, b"<html></html>")
+        self.send_response(status)
+        if status == 503:
+            self.send_header("Retry-After", BusyProxy.retry_after)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def crawl_busy_portal(home_env, tmp_path, retry_after: str) -> str:
+    BusyProxy.retry_after, BusyProxy.seen = retry_after, []
+    registry = tmp_path / "sites.yaml"
+    registry.write_text("sites:\n  - {id: busy, name: 繁忙县, home: 'http://www.busy.gov.cn/',\n"
+                        "     report_lists: ['http://www.busy.gov.cn/list.html']}\n", "utf-8")
+    proxy = ThreadingHTTPServer(("127.0.0.1", 0), BusyProxy)
+    Thread(target=proxy.serve_forever, daemon=True).start()
+    try:
+        return run_nianbao("crawl", "--sites", str(registry), "--proxy", f"http://127.0.0.1:{proxy.server_address[1]}",
+                           env=home_env).stdout.decode()
+    finally:
+        proxy.shutdown()
+
+
+def test_retry_after_is_honoured(home_env, tmp_path):
+    out = crawl_busy_portal(home_env, tmp_path, "2")
+    tries = [t for t, path in BusyProxy.seen if path.endswith("list.html")]
+    assert len(tries) == 2 and tries[1] - tries[0] >= 1.9
+    (row,) = [line.split() for line in out.splitlines() if line.startswith("busy ")]
+    assert row == ["busy", "0", "0", "1", "0"]  # the list archived on the second try, no error
+
+
+def test_too_long_retry_after_is_given_up_with_the_reason(home_env, tmp_path):
+    out = crawl_busy_portal(home_env, tmp_path, "86400")
+    assert "the server asks to retry after 86400 s" in out
+    assert len([p for _t, p in BusyProxy.seen if p.endswith("list.html")]) == 1

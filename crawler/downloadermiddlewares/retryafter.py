@@ -1,0 +1,53 @@
+"""Honour Retry-After: a county portal that answers 429 or 503 with it says how long to stay away.
+
+The whole host slows down for that long (the download slot's delay), then Scrapy's
+RetryMiddleware retries as usual; a host that asks for longer than NIANBAO_MAX_RETRY_AFTER is
+given up on, with the reason recorded.
+"""
+
+from __future__ import annotations
+
+from email.utils import parsedate_to_datetime
+from time import time
+
+from scrapy import Request
+from scrapy.crawler import Crawler
+from scrapy.exceptions import IgnoreRequest
+from scrapy.http import Response
+
+
+def retry_after_seconds(value: bytes) -> float | None:
+    """Seconds to wait, from ``Retry-After: 120`` or an HTTP date; None when unreadable."""
+    text = value.decode("latin-1").strip()
+    if text.isdigit():
+        return float(text)
+    try:
+        return max(0.0, parsedate_to_datetime(text).timestamp() - time())
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
+class RetryAfterMiddleware:
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.max_wait = crawler.settings.getfloat("NIANBAO_MAX_RETRY_AFTER")
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> RetryAfterMiddleware:
+        return cls(crawler)
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        header = response.headers.get("Retry-After")
+        if response.status not in (429, 503) or header is None:
+            return response
+        wait = retry_after_seconds(header)
+        if wait is None:
+            return response
+        if wait > self.max_wait:
+            raise IgnoreRequest(f"HTTP {response.status}: the server asks to retry after {wait:.0f} s "
+                                f"(more than NIANBAO_MAX_RETRY_AFTER={self.max_wait:.0f})")
+        downloader = self.crawler.engine.downloader
+        slot = downloader.slots.get(downloader.get_slot_key(request))
+        if slot is not None:
+            slot.delay = max(slot.delay, wait)
+        return response
