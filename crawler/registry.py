@@ -23,7 +23,7 @@ except ImportError:  # pragma: no cover
 NATIONAL = "national"
 _ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 _REQUIRED = ("id", "name", "home")
-_OPTIONAL = ("province", "prefecture", "report_lists", "attachment_hosts")
+_OPTIONAL = ("province", "prefecture", "report_lists", "attachment_hosts", "obey_robots")
 _HOST = re.compile(r"(?=.{1,253}$)([a-z0-9-]{1,63}\.)+[a-z0-9-]{1,63}", re.IGNORECASE)
 
 
@@ -40,6 +40,8 @@ class Site:
     prefecture: str | None = None
     report_lists: tuple[str, ...] = ()
     attachment_hosts: tuple[str, ...] = ()
+    #: robots.txt is obeyed unless the registry says otherwise for this site.
+    obey_robots: bool = True
 
     @property
     def hosts(self) -> frozenset[str]:
@@ -135,6 +137,7 @@ def parse_registry(text: str, source: str) -> Registry:
                 prefecture=entry.get("prefecture"),
                 report_lists=tuple(entry.get("report_lists") or ()),
                 attachment_hosts=tuple(h.lower() for h in entry.get("attachment_hosts") or ()),
+                obey_robots=entry.get("obey_robots", True),
             )
         )
     if errors:
@@ -156,6 +159,8 @@ def _check_entry(entry: Any) -> list[str]:
             problems.append(f"{name} must be text")
     if isinstance(entry.get("home"), str) and entry["home"]:
         problems += _check_url("home", entry["home"])
+    if not isinstance(entry.get("obey_robots", True), bool):
+        problems.append("obey_robots must be true or false")
     for name in ("report_lists", "attachment_hosts"):
         value = entry.get(name)
         if value is None:

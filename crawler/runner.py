@@ -8,7 +8,8 @@ from scrapy.settings import Settings
 from nianbao.config import Config
 
 
-def crawl_settings(config: Config, sites_file: str | None, log_level: str = "INFO") -> Settings:
+def crawl_settings(config: Config, sites_file: str | None, log_level: str = "INFO",
+                   overrides: dict[str, str] | None = None) -> Settings:
     settings = Settings()
     settings.setmodule("crawler.settings", priority="project")
     settings.setdict({
@@ -20,12 +21,14 @@ def crawl_settings(config: Config, sites_file: str | None, log_level: str = "INF
         "NIANBAO_PROGRESS": True,
         "LOG_LEVEL": log_level.upper(),
     }, priority="cmdline")
+    settings.setdict(overrides or {}, priority="cmdline")
     return settings
 
 
-def run_crawl(config: Config, site_ids: list[str], sites_file: str | None, log_level: str = "INFO") -> int:
+def run_crawl(config: Config, site_ids: list[str], sites_file: str | None, log_level: str = "INFO",
+              overrides: dict[str, str] | None = None) -> int:
     """Crawl ``site_ids`` to the end; returns the run id recorded in the catalog."""
-    process = CrawlerProcess(crawl_settings(config, sites_file, log_level))
+    process = CrawlerProcess(crawl_settings(config, sites_file, log_level, overrides))
     crawler = process.create_crawler("annual_reports")
     process.crawl(crawler, site=",".join(site_ids))  # the registry comes from NIANBAO_SITES
     process.start()

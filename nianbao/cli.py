@@ -56,6 +56,13 @@ def _open(ctx: Context, *, store: bool = True, create: bool = False):
         fail(str(exc))
 
 
+def _setting(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition("=")
+    if not sep or not name.strip().isidentifier() or name.strip().upper() != name.strip():
+        raise ConfigError(f"-s {text!r}: expected NAME=VALUE with an upper-case setting name")
+    return name.strip(), value
+
+
 def _check_proxy(proxy: str) -> None:
     """A proxy that is not there would turn every site into an error: say so before crawling."""
     check_proxy_url(proxy)
@@ -71,10 +78,13 @@ def _check_proxy(proxy: str) -> None:
 @click.option("--sites", "sites_file", type=click.Path(dir_okay=False), help="Registry YAML (default: national).")
 @click.option("--site", "site_keys", multiple=True, help="Site id or name; repeat for more (default: all).")
 @click.option("--proxy", envvar="NIANBAO_PROXY", help="HTTP proxy for every fetch (http://[user:pass@]host:port).")
+@click.option("-s", "--set", "settings", multiple=True, metavar="NAME=VALUE",
+              help="A crawler setting (see crawler/settings.py), e.g. -s CONCURRENT_REQUESTS_PER_DOMAIN=1.")
 @click.option("--log-level", default="WARNING", show_default=True, help="Scrapy's log level on stderr.",
               type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
 @click.pass_obj
-def crawl(ctx: Context, sites_file: str | None, site_keys: tuple[str, ...], proxy: str | None, log_level: str) -> None:
+def crawl(ctx: Context, sites_file: str | None, site_keys: tuple[str, ...], proxy: str | None,
+          settings: tuple[str, ...], log_level: str) -> None:
     """Crawl the sites' report lists and archive every report and attachment.
 
     Progress (a line per report and attachment) goes to stderr, the summary table to stdout.
@@ -88,6 +98,7 @@ def crawl(ctx: Context, sites_file: str | None, site_keys: tuple[str, ...], prox
         sites = registry.select(list(site_keys)) if site_keys else registry.sites
         if proxy:
             _check_proxy(proxy)
+        overrides = dict(_setting(text) for text in settings)
     except (RegistryError, ConfigError) as exc:
         fail(str(exc))
     config, catalog, _store = _open(ctx, create=True)  # fails here, before any fetch, on bad storage or catalog
@@ -96,7 +107,7 @@ def crawl(ctx: Context, sites_file: str | None, site_keys: tuple[str, ...], prox
 
     click.echo(f"crawling {len(sites)} site(s) from {registry.source}"
                + (f" through proxy {redact(config.proxy)}" if config.proxy else ""), err=True)
-    run_id = run_crawl(config, [s.id for s in sites], sites_file, log_level)
+    run_id = run_crawl(config, [s.id for s in sites], sites_file, log_level, overrides)
     try:
         print_summary(catalog, run_id, [s.id for s in sites])
     except SQLAlchemyError as exc:

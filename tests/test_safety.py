@@ -136,3 +136,52 @@ def test_too_long_retry_after_is_given_up_with_the_reason(home_env, tmp_path):
     out = crawl_busy_portal(home_env, tmp_path, "86400")
     assert "the server asks to retry after 86400 s" in out
     assert len([p for _t, p in BusyProxy.seen if p.endswith("list.html")]) == 1
+
+
+class RobotsProxy(BaseHTTPRequestHandler):
+    """A forward proxy for a portal whose robots.txt keeps crawlers out of /private/."""
+
+    pages = {
+        "/robots.txt": b"User-agent: *\nDisallow: /private/\n",
+        "/list.html": '<a href="/private/nb.html">万载县2023年政府信息公开工作年度报告</a>'.encode(),
+        "/private/nb.html": "<title>万载县2023年政府信息公开工作年度报告</title>".encode(),
+    }
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        from urllib.parse import urlsplit
+
+        body = RobotsProxy.pages.get(urlsplit(self.path).path)
+        self.send_response(200 if body is not None else 404)
+        self.send_header("Content-Type", "text/plain" if self.path.endswith(".txt") else "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body or b"")))
+        self.end_headers()
+        self.wfile.write(body or b"")
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_robots_txt_is_obeyed_unless_the_registry_says_otherwise(home_env, tmp_path):
+    registry = tmp_path / "sites.yaml"
+    registry.write_text("sites:\n"
+                        "  - {id: polite, name: 万载县, home: 'http://www.polite.gov.cn/',\n"
+                        "     report_lists: ['http://www.polite.gov.cn/list.html']}\n"
+                        "  - {id: ours, name: 万载县, home: 'http://www.ours.gov.cn/', obey_robots: false,\n"
+                        "     report_lists: ['http://www.ours.gov.cn/list.html']}\n", "utf-8")
+    proxy = ThreadingHTTPServer(("127.0.0.1", 0), RobotsProxy)
+    Thread(target=proxy.serve_forever, daemon=True).start()
+    try:
+        out = run_nianbao("crawl", "--sites", str(registry), "--proxy", f"http://127.0.0.1:{proxy.server_address[1]}",
+                          "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1", env=home_env).stdout.decode()
+    finally:
+        proxy.shutdown()
+    rows = {line.split()[0]: line.split()[1:] for line in out.splitlines() if line.startswith(("polite ", "ours "))}
+    assert rows == {"polite": ["0", "0", "1", "1"], "ours": ["1", "0", "1", "0"]}
+    assert "polite: Forbidden by robots.txt: http://www.polite.gov.cn/private/nb.html" in out
+
+
+def test_bad_setting_is_a_configuration_error(home_env, tmp_path):
+    registry = tmp_path / "sites.yaml"
+    registry.write_text("sites:\n  - {id: a, name: 甲县, home: 'http://www.a.gov.cn/'}\n", "utf-8")
+    result = run_nianbao("crawl", "--sites", str(registry), "-s", "concurrency", env=home_env, check=False)
+    assert result.returncode == 2 and b"NAME=VALUE" in result.stderr

@@ -94,7 +94,8 @@ class AnnualReportsSpider(Spider):
                 break
             seen.add(page.url)
             yield page.replace(callback=self.parse_list, errback=self.failed,
-                               meta={**page.meta, "site": site.id, "kind": "list"})
+                               meta={**page.meta, "site": site.id, "kind": "list",
+                                     "dont_obey_robotstxt": not site.obey_robots})
 
     # -- reports ----------------------------------------------------------------------------
     def parse_report(self, response: Response) -> Iterator[Any]:
@@ -130,7 +131,7 @@ class AnnualReportsSpider(Spider):
             return FetchFailure(site.id, url, "out of scope: not a host of this site", kind)
         headers = {"Referer": referrer} if referrer else None
         return Request(url, callback=callback, errback=self.failed, headers=headers,
-                       meta={"site": site.id, "kind": kind, **meta})
+                       meta={"site": site.id, "kind": kind, "dont_obey_robotstxt": not site.obey_robots, **meta})
 
     def failed(self, failure: Failure) -> FetchFailure:
         request = failure.request
