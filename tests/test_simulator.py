@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import hashlib
+import json
+import os
 import re
+import time
 import urllib.error
 import urllib.request
-from urllib.parse import unquote, urlencode
+from urllib.parse import unquote, urlencode, urljoin, urlsplit
 
 import pytest
 
-from tests.simulator import SimulatorServer, build_static_world, build_world
+from tests.simulator import PlantedAttachment, SimulatorServer, build_hard_world, build_static_world, build_world
 from tests.simulator import files as sim_files
 
 
@@ -30,10 +33,11 @@ def opener(server):
     return urllib.request.build_opener(urllib.request.ProxyHandler({"http": server.proxy_url}))
 
 
-def fetch(opener, url: str, data: bytes | None = None, method: str | None = None):
+def fetch(opener, url: str, data: bytes | None = None, method: str | None = None, headers: dict | None = None):
     """(status, headers, body) through the proxy, also for error statuses."""
     try:
-        with opener.open(urllib.request.Request(url, data=data, method=method), timeout=10) as resp:
+        with opener.open(urllib.request.Request(url, data=data, method=method, headers=headers or {}),
+                         timeout=10) as resp:
             return resp.status, resp.headers, resp.read()
     except urllib.error.HTTPError as err:
         return err.code, err.headers, err.read()
@@ -177,3 +181,307 @@ def test_works_without_shared_corpus(monkeypatch, tmp_path):
         assert pdfs and all(p.startswith(b"%PDF-") and b"startxref" in p and len(p) < 5000 for p in pdfs)
     finally:
         sim_files.real_pdfs.cache_clear()
+
+
+
+# ---- the hard world (opt-in kinds) ----
+
+@pytest.fixture(scope="module")
+def hard():
+    return build_hard_world()
+
+
+@pytest.fixture(scope="module")
+def hard_server(hard):
+    with SimulatorServer(hard) as srv:
+        yield srv
+
+
+@pytest.fixture(scope="module")
+def hard_opener(hard_server):
+    return urllib.request.build_opener(urllib.request.ProxyHandler({"http": hard_server.proxy_url}))
+
+
+def fnv1a(text: str) -> str:
+    """The challenge pages' hash, re-implemented from their JS (32-bit FNV-1a)."""
+    h = 0x811C9DC5
+    for ch in text:
+        h = ((h ^ ord(ch)) * 0x01000193) % 2**32
+    return format(h, "08x")
+
+
+def hrefs(page: str, base: str) -> set[str]:
+    return {urljoin(base, h.replace("&amp;", "&")) for h in re.findall(r'href="([^"#]+)"', page)}
+
+
+def test_hard_world_shape(world, hard):
+    assert [s.platform for s in hard.sites] == [
+        "gkmlpt", "spa", "antibot_jsl", "antibot_ruishu", "antibot_blocked", "html_encoding", "html_downloads",
+        "html_discovery", "html_traps", "html_robots"]
+    assert not any(s.needs_browser or s.challenge for s in world.sites)  # the default world is unchanged
+    assert {s.platform for s in hard.sites if s.needs_browser} == {
+        "spa", "antibot_jsl", "antibot_ruishu", "antibot_blocked"}
+    assert {s.platform: s.challenge for s in hard.sites if s.challenge} == {
+        "antibot_jsl": "jsl", "antibot_ruishu": "ruishu", "antibot_blocked": "ruishu"}
+    blocked = site(hard, "antibot_blocked")
+    assert {r.site for r in hard.reports} == {s.id for s in hard.sites} - {blocked.id}
+    assert not any(d.site == blocked.id for d in hard.distractors)
+    again = build_hard_world()
+    assert (again.reports, again.attachments, again.distractors) == (hard.reports, hard.attachments, hard.distractors)
+    assert again.registry_yaml() == hard.registry_yaml() and again.oversize == hard.oversize
+    assert build_hard_world(seed=1).reports != hard.reports
+    yaml = pytest.importorskip("yaml")
+    sites = yaml.safe_load(hard.registry_yaml())["sites"]
+    assert all(set(s) == {"id", "name", "province", "prefecture", "home", "report_lists", "attachment_hosts"}
+               for s in sites)
+    assert next(s for s in sites if s["id"] == site(hard, "html_discovery").id)["report_lists"] == []
+    assert "report_lists: []" in hard.registry_yaml()
+
+
+def test_gkmlpt_reports_only_through_the_api(hard, hard_opener):
+    s = site(hard, "gkmlpt")
+    page = fetch(hard_opener, s.report_lists[0])[2].decode("utf-8")
+    planted = {r.url for r in hard.reports if r.site == s.id}
+    assert not hrefs(page, s.report_lists[0]) & planted and "post_" not in page
+    sid = re.search(r"window\._CONFIG=\{SID:'([^']+)'", page).group(1)
+    tree = json.loads(re.search(r"TREE:(\[.*?\]),SITE_NAME", page).group(1))
+    classify = next(n["id"] for n in tree if n["name"] in ("政府信息公开年报", "年度报告"))
+    api = f"{s.home}gkmlpt/api/all/{classify}"
+    found, attachments, pages = set(), set(), 0
+    while True:
+        status, headers, body = fetch(hard_opener, f"{api}?page={pages + 1}&sid={sid}")
+        if status == 404:
+            break
+        data = json.loads(body)
+        assert status == 200 and headers["Content-Type"].startswith("application/json")
+        assert data["classify"]["post_count"] == len(planted) and len(data["articles"]) <= 20
+        for a in data["articles"]:
+            assert {"id", "title", "identifier", "publisher", "url", "post_url", "attachment"} <= set(a)
+            found.add(a["url"])
+            attachments |= {(f["url"], f["name"]) for f in a["attachment"]}
+        pages += 1
+    assert found == planted and 2 <= pages <= 3
+    assert attachments == {(a.url, a.filename) for a in hard.attachments if a.report_url in planted} != set()
+    empty = json.loads(fetch(hard_opener, f"{api}?page=1&sid=wrong")[2])
+    assert empty["articles"] == [] and empty["classify"]["post_count"] == 0
+    report = next(r for r in hard.reports if r.site == s.id)
+    status, _, body = fetch(hard_opener, report.url)
+    assert status == 200 and hashlib.sha256(body).hexdigest() == report.sha256
+
+
+def test_spa_list_has_no_links_without_js(hard, hard_opener):
+    s = site(hard, "spa")
+    page = fetch(hard_opener, s.report_lists[0])[2].decode("utf-8")
+    planted = {r.url for r in hard.reports if r.site == s.id}
+    assert '<ul id="list" class="list"></ul>' in page and "fetch(" in page
+    assert not hrefs(page, s.report_lists[0]) & planted
+    found, k = set(), 1
+    while (answer := fetch(hard_opener, f"{s.home}api/list.json?page={k}"))[0] == 200:
+        data = json.loads(answer[2])
+        found |= {urljoin(s.home, it["url"]) for it in data["items"]}
+        k += 1
+    assert k - 1 == data["pages"] >= 2 and planted <= found
+    assert fetch(hard_opener, s.report_lists[0] + "?page=2")[2].decode() == page  # the script reads ?page=
+
+
+def jsl_unlock(opener, url: str) -> tuple[str, bytes]:
+    """Pass 加速乐 the way its scripts do; returns the final cookie header and round-2 page."""
+    status, headers, body = fetch(opener, url)
+    assert status == 521 and "__jsluid_h=" in headers["Set-Cookie"]
+    spelled = "".join(re.findall(r"\('(.)'\)", body.decode()))
+    assert spelled.startswith("__jsl_clearance_s=")
+    jsluid = headers["Set-Cookie"].split(";")[0]
+    preliminary = f"{jsluid}; {spelled.split(';')[0]}"
+    status, _, round2 = fetch(opener, url, headers={"Cookie": preliminary})
+    assert status == 521
+    p = json.loads(re.search(r"go\((\{.*?\})\)</script>", round2.decode()).group(1))
+    value = next(v for a in p["chars"] for b in p["chars"] if fnv1a(v := p["bts"][0] + a + b + p["bts"][1]) == p["ct"])
+    return f"{jsluid}; {p['tn']}={value}", round2
+
+
+def test_jsl_challenge(hard, hard_opener):
+    s = site(hard, "antibot_jsl")
+    for url in (s.home, s.report_lists[0], s.home + "robots.txt"):
+        assert fetch(hard_opener, url)[0] == 521
+    cookie, _ = jsl_unlock(hard_opener, s.report_lists[0])
+    status, _, page = fetch(hard_opener, s.report_lists[0], headers={"Cookie": cookie})
+    assert status == 200 and s.name in page.decode()
+    for item in [next(r for r in hard.reports if r.site == s.id),
+                 next(a for a in hard.attachments if a.url.startswith(s.home))]:
+        status, _, body = fetch(hard_opener, item.url, headers={"Cookie": cookie})  # cookie is valid host-wide
+        assert status == 200 and hashlib.sha256(body).hexdigest() == item.sha256
+    wrong = cookie[:-1] + ("A" if cookie[-1] != "A" else "B")
+    assert fetch(hard_opener, s.home, headers={"Cookie": wrong})[0] == 521
+
+
+def ruishu_cookies(page: str) -> tuple[str, dict[str, str]]:
+    nsd = re.search(r"\$_ts\.nsd=(\d+);", page).group(1)
+    cd = re.search(r'\$_ts\.cd="([^"]+)";', page).group(1)
+    meta_id = re.search(r"getElementById\('([^']+)'\)", page).group(1)
+    meta = re.search(rf'<meta id="{meta_id}" content="([^"]*)"', page).group(1)
+    s_name, t_name = re.findall(r"document\.cookie='(\w+)='", page)
+    assert s_name.endswith("S") and t_name.endswith("T") and "setTimeout(" in page
+    s_value = cd[::-1] + fnv1a(cd + nsd)
+    return "; ".join(f"{k}={v}" for k, v in {s_name: s_value, t_name: "0" + fnv1a(s_value + meta) + fnv1a(meta + nsd)}
+                     .items()), {s_name: s_value}
+
+
+def test_ruishu_challenge_and_blocked_site(hard, hard_opener):
+    s = site(hard, "antibot_ruishu")
+    status, headers, body = fetch(hard_opener, s.report_lists[0])
+    assert status == 412 and "$_ts" in body.decode() and "Set-Cookie" in headers
+    cookie, only_s = ruishu_cookies(body.decode())
+    assert fetch(hard_opener, s.home, headers={"Cookie": "; ".join(f"{k}={v}" for k, v in only_s.items())})[0] == 412
+    report = next(r for r in hard.reports if r.site == s.id)
+    status, _, page = fetch(hard_opener, report.url, headers={"Cookie": cookie})
+    assert status == 200 and hashlib.sha256(page).hexdigest() == report.sha256
+    blocked = site(hard, "antibot_blocked")
+    status, _, body = fetch(hard_opener, blocked.report_lists[0])
+    assert status == 412
+    cookie, _ = ruishu_cookies(body.decode())
+    assert fetch(hard_opener, blocked.report_lists[0], headers={"Cookie": cookie})[0] == 412
+
+
+def test_hard_planted_sha256_match_served_bytes(hard, hard_opener):
+    cookies = {}
+    for s in hard.sites:
+        if s.challenge == "jsl":
+            cookies[s.home] = jsl_unlock(hard_opener, s.home)[0]
+        elif s.challenge == "ruishu" and s.platform != "antibot_blocked":
+            cookies[s.home] = ruishu_cookies(fetch(hard_opener, s.home)[2].decode())[0]
+    homes = {s.id: s.home for s in hard.sites}
+    report_site = {r.url: r.site for r in hard.reports}
+    for item in [*hard.reports, *hard.attachments]:
+        cookie = cookies.get(homes[report_site[getattr(item, "report_url", item.url)]])
+        status, _, body = fetch(hard_opener, item.url, headers={"Cookie": cookie} if cookie else None)
+        assert status == 200 and hashlib.sha256(body).hexdigest() == item.sha256, item.url
+    assert len({a.sha256 for a in hard.attachments}) == len(hard.attachments)
+
+
+def test_gb18030_body_with_wrong_header_charset(hard, hard_opener):
+    s = site(hard, "html_encoding")
+    report = next(r for r in hard.reports if r.site == s.id and r.agency.startswith("㮾梨街道"))
+    for url in (s.report_lists[0], report.url):
+        status, headers, body = fetch(hard_opener, url)
+        assert status == 200 and headers["Content-Type"] == "text/html; charset=iso-8859-1"
+        text = body.decode("gb18030")
+        assert '<meta http-equiv="Content-Type" content="text/html; charset=gb18030">' in text and s.name in text
+    assert "㮾梨街道" in text and "&#" not in text  # a character outside GBK, encoded as GB18030 bytes
+    with pytest.raises(UnicodeDecodeError):
+        body.decode("gbk")
+
+
+def test_download_endpoint_and_other_file_hosts(hard, hard_opener):
+    s = site(hard, "html_downloads")
+    files = [a for a in hard.attachments if any(r.url == a.report_url and r.site == s.id for r in hard.reports)]
+    files += [PlantedAttachment(r.url, r.url, r.sha256, r.title + ".pdf") for r in hard.reports
+              if r.site == s.id and not r.url.endswith(".shtml")]  # reports linked as a bare PDF
+    hosts = {urlsplit(f.url).hostname for f in files}
+    assert hosts == {"www.ay.gov.cn", "files.jiangxi.gov.cn", "oss.ay.gov.cn"}
+    assert s.attachment_hosts == ["files.jiangxi.gov.cn"]
+    styles = set()
+    for f in files:
+        status, headers, body = fetch(hard_opener, f.url)
+        assert status == 200 and hashlib.sha256(body).hexdigest() == f.sha256
+        if "/download.jsp?id=" not in f.url:
+            continue
+        disposition = headers["Content-Disposition"]
+        if "filename*=UTF-8''" in disposition:
+            styles.add("rfc5987")
+            assert unquote(disposition.split("filename*=UTF-8''")[1]) == f.filename
+        else:
+            styles.add("gbk")
+            assert disposition.encode("latin-1").decode("gbk") == f'attachment; filename="{f.filename}"'
+    assert styles == {"rfc5987", "gbk"}
+    page_of = next(a for a in hard.attachments if "/download.jsp" in a.url).report_url
+    assert ">下载附件</a>" in fetch(hard_opener, page_of)[2].decode()
+
+
+def test_discovery_from_home(hard, hard_opener):
+    s = site(hard, "html_discovery")
+    assert s.report_lists == []
+    home = fetch(hard_opener, s.home)[2].decode()
+    assert "/zwgk/index.html" in home and "xxgknb" not in home
+    zwgk = fetch(hard_opener, s.home + "zwgk/index.html")[2].decode()
+    column = re.search(r'<a href="(/zwgk/xxgknb/index\.html)">(政府信息公开年报|信息公开年报|年度报告)</a>', zwgk)
+    assert column and '<a href="/zwgk/zfgzbg/index.html">政府工作报告</a>' in zwgk
+    top = urljoin(s.home, column.group(1))
+    subs = sorted(u for u in hrefs(fetch(hard_opener, top)[2].decode(), top) if u.startswith(top[:-10]) and u != top)
+    assert any("/2023nb/" in u for u in subs) and any("/bmnb/" in u for u in subs) and any("/xzjd/" in u for u in subs)
+    seen, todo = set(), list(subs)
+    while todo:  # every list page of every sub-column, following the pagers
+        url = todo.pop()
+        if url in seen:
+            continue
+        seen.add(url)
+        page = fetch(hard_opener, url)[2].decode()
+        todo += [u for u in hrefs(page, url) if u.split("?")[0].rsplit("/", 1)[0] == url.split("?")[0].rsplit("/", 1)[0]
+                 and re.search(r"index(_\d+)?\.html$", u)]
+        seen |= hrefs(page, url)
+    assert {r.url for r in hard.reports if r.site == s.id} <= seen
+    trap = fetch(hard_opener, s.home + "zwgk/zfgzbg/index.html")[2].decode()
+    work = [d for d in hard.distractors if d.site == s.id and d.kind == "work_report"]
+    assert work and all(urlsplit(d.url).path in trap for d in work)
+
+
+def test_traps(hard, hard_opener):
+    s = site(hard, "html_traps")
+    page = fetch(hard_opener, s.report_lists[0])[2].decode()
+    assert 'href="/news/list.html?page=1"' in page
+    deep = fetch(hard_opener, s.home + "news/list.html?page=4321")[2].decode()
+    assert 'href="/news/list.html?page=4322"' in deep
+    mirror = next(d for d in hard.distractors if d.kind == "mirror")
+    assert mirror.site == s.id and urlsplit(mirror.url).hostname == "www.mirror-example.com" and mirror.url in page
+    assert not urlsplit(mirror.url).hostname.endswith(".gov.cn")
+    [big] = hard.oversize
+    host_page = next(r for r in hard.reports if r.site == s.id and big in fetch(hard_opener, r.url)[2].decode())
+    text = fetch(hard_opener, host_page.url)[2].decode()
+    assert "http://127.0.0.1:8080/admin/" in text and "http://169.254.169.254/latest/meta-data/" in text
+    status, headers, body = fetch(hard_opener, big, method="HEAD")
+    assert status == 200 and int(headers["Content-Length"]) == 300 * 1024 * 1024 and body == b""
+    started = time.monotonic()
+    with hard_opener.open(big, timeout=10) as resp:  # streamed: the first bytes come at once
+        assert resp.headers["Content-Length"] == str(300 * 1024 * 1024) and resp.read(1024).startswith(b"%PDF-")
+    assert time.monotonic() - started < 5
+
+
+def test_robots_txt(hard, hard_opener):
+    s = site(hard, "html_robots")
+    assert "Disallow: /private/" in fetch(hard_opener, s.home + "robots.txt")[2].decode()
+    trap = next(d for d in hard.distractors if d.kind == "robots")
+    assert trap.site == s.id and urlsplit(trap.url).path.startswith("/private/") and "年度报告" in trap.title
+    assert urlsplit(trap.url).path in fetch(hard_opener, s.report_lists[0])[2].decode()
+    assert fetch(hard_opener, trap.url)[0] == 200  # served: only robots.txt says not to fetch it
+
+
+# CI installs Chromium (scripts/install-system-packages.sh), so there the test must run, not skip.
+@pytest.mark.skipif(not os.path.exists("/usr/bin/chromium") and not os.environ.get("CI"),
+                    reason="needs /usr/bin/chromium (apt-get install chromium)")
+def test_spa_and_challenges_in_a_real_browser(hard, hard_server):
+    from playwright import sync_api
+
+    args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run"]
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=args,
+                                     proxy={"server": hard_server.proxy_url})
+        try:
+            page = browser.new_page()
+            spa = site(hard, "spa")
+            page.goto(spa.report_lists[0] + "?page=2", timeout=10_000)
+            page.wait_for_selector("body[data-loaded]", timeout=10_000)
+            links = page.eval_on_selector_all("#list a[title]", "els => els.map(e => e.href)")
+            assert links and set(links) <= {r.url for r in hard.reports} | {d.url for d in hard.distractors}
+            assert page.locator("#pager a").count() >= 1
+            jsl = site(hard, "antibot_jsl")
+            page.goto(jsl.report_lists[0], timeout=10_000)
+            page.wait_for_selector("ul.list li a", timeout=10_000)  # after two 521 rounds and reloads
+            assert jsl.name in page.title()
+            names = {c["name"] for c in page.context.cookies()}
+            assert {"__jsl_clearance_s", "__jsluid_h"} <= names
+            ruishu = site(hard, "antibot_ruishu")
+            page.goto(ruishu.report_lists[0], timeout=10_000)
+            page.wait_for_selector("ul.list li a", timeout=10_000)  # after the 1.5 s timer and a reload
+            assert ruishu.name in page.title()
+        finally:
+            browser.close()

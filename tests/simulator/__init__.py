@@ -3,12 +3,22 @@
 `build_world()` / `build_static_world()` make a deterministic world of sites (plain HTML, 大汉 Hanweb,
 TRS WCM) with planted annual reports, attachments and distractors; `SimulatorServer` serves a world as
 an HTTP forward proxy on loopback so the real spiders can crawl it; `python -m tests.simulator` runs one.
+`build_hard_world()` (opt-in) adds the hard kinds: gkmlpt, JS-rendered lists, anti-bot challenges, traps.
 """
 
 from .server import SimulatorServer
-from .world import Distractor, Planted, PlantedAttachment, SimSite, World, build_static_world, build_world
+from .world import (
+    Distractor,
+    Planted,
+    PlantedAttachment,
+    SimSite,
+    World,
+    build_hard_world,
+    build_static_world,
+    build_world,
+)
 
 __all__ = [
     "Distractor", "Planted", "PlantedAttachment", "SimSite", "SimulatorServer", "World",
-    "build_static_world", "build_world",
+    "build_hard_world", "build_static_world", "build_world",
 ]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from .files import CONTENT_TYPES, FileFactory
@@ -47,11 +48,29 @@ def _file_url(site: SiteConfig, e: Entry, ext: str, rng: random.Random) -> str:
     return site.url(f"/uploadfiles/{e.published:%Y%m}/{rng.getrandbits(64):016x}.{ext}")
 
 
-def build(site: SiteConfig, entries: list[Entry], world: World, files: FileFactory, rng: random.Random) -> None:
+# Where a file goes: (entry, ext, file name) -> (url, extra headers, content type, link text).
+FilePlacer = Callable[[Entry, str, str], tuple[str, dict[str, str], str, str]]
+
+
+def default_placer(site: SiteConfig, rng: random.Random) -> FilePlacer:
+    """Files under /uploadfiles/ on the site's host, linked by their name."""
+
+    def place(e: Entry, ext: str, name: str) -> tuple[str, dict[str, str], str, str]:
+        return _file_url(site, e, ext, rng), {}, CONTENT_TYPES[ext], name
+
+    return place
+
+
+def build(site: SiteConfig, entries: list[Entry], world: World, files: FileFactory, rng: random.Random,
+          place: FilePlacer | None = None, home: bool = True) -> None:
+    """Lists, articles and files of `entries`; `place` puts files elsewhere, `home=False` leaves / to the caller."""
+    place = place or default_placer(site, rng)
     used: set[int] = set()
+    pdf_headers: dict[str, tuple[dict[str, str], str]] = {}
     for e in entries:  # URLs first: 解读 pages link their report
         if e.direct_pdf:
-            e.url = _file_url(site, e, "pdf", rng)
+            e.url, headers, ctype, _ = place(e, "pdf", f"{e.title}.pdf")
+            pdf_headers[e.url] = headers, ctype
             continue
         art_id = rng.randint(100000, 999999)
         while art_id in used:
@@ -63,14 +82,15 @@ def build(site: SiteConfig, entries: list[Entry], world: World, files: FileFacto
     for e in entries:
         if e.direct_pdf:
             body = files.make("pdf", e.title, e.year, e.url)
-            world.plant(site.id, e, world.add(e.url, body, CONTENT_TYPES["pdf"]))
+            headers, ctype = pdf_headers[e.url]
+            world.plant(site.id, e, world.add(e.url, body, ctype, headers))
             continue
         inline, listed = [], []
         for att in e.attachments:
-            url = _file_url(site, e, att.ext, rng)
-            sha = world.add(url, files.make(att.ext, e.title, e.year, url), CONTENT_TYPES[att.ext])
+            url, headers, ctype, text = place(e, att.ext, att.filename)
+            sha = world.add(url, files.make(att.ext, e.title, e.year, url), ctype, headers)
             world.plant_attachment(url, e.url, sha, att.filename)
-            (inline if att.embedded else listed).append((root_href(site, url), att.filename))
+            (inline if att.embedded else listed).append((root_href(site, url), text))
         markup = article(site, e, '<div class="article-content" id="content">', metas=False,
                          inline=inline, listed=listed)
         world.plant(site.id, e, world.add(e.url, *encode(site, markup)))
@@ -81,12 +101,15 @@ def build(site: SiteConfig, entries: list[Entry], world: World, files: FileFacto
             chunk = items[(k - 1) * site.per_page: k * site.per_page]
             rows = "\n".join(list_item(root_href(site, e.url), e) for e in chunk)
             main = f'<div class="list-title">{col.name}</div>\n<ul class="list">\n{rows}\n</ul>\n{_pager(site, k, n)}'
+            main += site.list_footer
             body, ctype = encode(site, document(site, col.name, main))
             world.add(_page_url(site, col, k), body, ctype)
             if k == 1:
                 world.add(site.url(col.base), body, ctype, listed=False)
                 if site.pager == "query":
                     world.add(col.list_url + "?page=1", body, ctype, listed=False)
+    if not home:
+        return
     body, ctype = encode(site, home_page(site))
     world.add(site.home, body, ctype)
     world.add(site.url("/index.html"), body, ctype, listed=False)

@@ -41,6 +41,10 @@ class SiteConfig:
     file_host: str | None = None  # separate attachment host (Hanweb object storage)
     disposition: str = "rfc5987"  # Hanweb downfile Content-Disposition: "rfc5987" | "gbk"
     webid: int = 0
+    # Hard-world knobs; the defaults leave the pages of `build_world()` byte for byte as they were.
+    header_charset: str | None = None  # charset sent in the HTTP header even when it is wrong (iso-8859-1)
+    nav: list[tuple[str, str]] | None = None  # (href, text) nav links instead of one per report column
+    list_footer: str = ""  # extra markup under every list page's pager (links to traps)
 
     @property
     def home(self) -> str:
@@ -61,20 +65,30 @@ def root_href(site: SiteConfig, url: str) -> str:
 def _charset_meta(site: SiteConfig) -> str:
     if site.encoding == "utf-8":
         return '<meta charset="utf-8">'
+    if site.encoding == "gb18030":  # characters outside GBK (㮾梨街道) need the full GB18030
+        return '<meta http-equiv="Content-Type" content="text/html; charset=gb18030">'
     if site.meta == "http-equiv":  # real GBK sites usually declare gb2312 while serving GBK
         return '<meta http-equiv="Content-Type" content="text/html; charset=gb2312">'
     return '<meta charset="gbk">'
 
 
 def encode(site: SiteConfig, markup: str) -> tuple[bytes, str]:
-    """Body bytes and Content-Type; GBK sites send no charset in the header (only in the page)."""
+    """Body bytes and Content-Type; GBK sites send no charset in the header (only in the page).
+
+    `header_charset` overrides the header's charset, even with a wrong one, as misconfigured servers do.
+    """
     if site.encoding == "utf-8":
-        return markup.encode("utf-8"), "text/html; charset=utf-8"
-    return markup.encode("gbk", "xmlcharrefreplace"), "text/html"
+        body, ctype = markup.encode("utf-8"), "text/html; charset=utf-8"
+    else:
+        body, ctype = markup.encode(site.encoding, "xmlcharrefreplace"), "text/html"
+    if site.header_charset:
+        ctype = f"text/html; charset={site.header_charset}"
+    return body, ctype
 
 
 def document(site: SiteConfig, title: str, main: str, head: str = "") -> str:
-    nav = "".join(f'<li><a href="{c.list_url}">{c.name}</a></li>' for c in site.columns)
+    links = site.nav if site.nav is not None else [(c.list_url, c.name) for c in site.columns]
+    nav = "".join(f'<li><a href="{href}">{text}</a></li>' for href, text in links)
     return f"""<!DOCTYPE html>
 <html lang="zh-CN"><head>
 {_charset_meta(site)}

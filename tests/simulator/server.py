@@ -3,6 +3,7 @@
 Pointing the crawler's proxy at it (`http_proxy=http://127.0.0.1:PORT`) lets it crawl the real-looking
 `http://www.wanzai.gov.cn/…` URLs unchanged while nothing ever leaves the machine: absolute-URI request
 lines are answered by that URL, plain paths by the Host header, everything else in the world is a 404.
+Request cookies reach the world's anti-bot gates; oversize files are streamed chunk by chunk.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import threading
 import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from .files import LazyBody
 from .world import World
 
 
@@ -35,14 +37,22 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
         """Quiet: the request log is `server.requests`, not stderr."""
 
-    def _answer(self, status: int, headers: dict[str, str], body: bytes, head: bool = False) -> None:
+    def _answer(self, status: int, headers: dict[str, str], body: bytes | LazyBody, head: bool = False) -> None:
         self.send_response(status)
         for key, value in headers.items():
             self.send_header(key, value)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        if not head:
-            self.wfile.write(body)
+        if head:
+            return
+        if isinstance(body, LazyBody):  # a client that gives up mid-way just closes the connection
+            try:
+                for chunk in body.chunks():
+                    self.wfile.write(chunk)
+            except (BrokenPipeError, ConnectionResetError):
+                self.close_connection = True
+            return
+        self.wfile.write(body)
 
     def _serve(self) -> None:
         method = self.command
@@ -55,7 +65,7 @@ class _Handler(BaseHTTPRequestHandler):
         with self.server.lock:
             self.server.requests.append((method, url))
         try:
-            status, headers, data = self.server.world.resolve(method, url, body)
+            status, headers, data = self.server.world.resolve(method, url, body, self.headers)
         except Exception:  # a simulator bug must show up in the test, not as a dropped connection
             status, headers, data = 500, {"Content-Type": "text/plain"}, traceback.format_exc().encode()
         self._answer(status, headers, data, head=method == "HEAD")

@@ -2,8 +2,9 @@
 
 `build_world()` makes a handful of county sites on the three platforms seen most at county level
 (plain HTML, 大汉 Hanweb, TRS WCM), each with planted reports, attachments and near-miss distractors;
-`build_static_world()` makes one big plain site for benchmarks.  `World.resolve()` answers any request
-from memory, so the crawler can be tested end to end with no network at all.
+`build_static_world()` makes one big plain site for benchmarks; `build_hard_world()` (hard.py) the opt-in
+hard kinds (gkmlpt, JS-rendered lists, anti-bot challenges, odd encodings and file hosts, traps).
+`World.resolve()` answers any request from memory, so the crawler can be tested end to end with no network.
 """
 
 from __future__ import annotations
@@ -14,20 +15,22 @@ import math
 import random
 import re
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from urllib.parse import urlsplit
 
 from . import hanweb, html_portal, trs
-from .files import BUNDLED, FileFactory
+from .files import BUNDLED, FileFactory, LazyBody
 from .pages import Column, SiteConfig
 from .plan import Entry, plan_county, plan_static
 
 PLATFORMS = ("html", "hanweb", "trs")
 BUILDERS = {"html": html_portal.build, "hanweb": hanweb.build, "trs": trs.build}
-Response = tuple[int, dict[str, str], bytes]
+Response = tuple[int, dict[str, str], bytes]  # the body is a LazyBody for oversize files (see World.add_lazy)
 Handler = Callable[[str, str, bytes], Response]
+# A host-wide gate (anti-bot challenge): (method, url, request cookies) -> its answer, or None to let through.
+Gate = Callable[[str, str, dict[str, str]], "Response | None"]
 _HTML = "text/html; charset=utf-8"
 
 
@@ -41,6 +44,9 @@ class SimSite:
     platform: str
     report_lists: list[str]
     attachment_hosts: list[str]
+    # What a crawler needs for this site (not registry fields; the hard world sets them):
+    needs_browser: bool = False  # links only appear after JavaScript runs (SPA lists, JS challenges)
+    challenge: str | None = None  # anti-bot in front of the whole host: "jsl" (加速乐, 521) | "ruishu" (瑞数, 412)
 
 
 @dataclass(frozen=True)
@@ -84,9 +90,11 @@ class World:
         self.distractors: list[Distractor] = []
         self.urls: list[str] = []  # every distinct GET-able page/file (aliases left out)
         self.hosts: set[str] = set()
+        self.oversize: list[str] = []  # huge files (LazyBody) a crawler must not download whole
         self._compress = compress  # the benchmark world keeps its pages zlib-compressed in memory
         self._routes: dict[str, tuple[dict[str, str], bytes]] = {}
         self._handlers: dict[tuple[str, str], Handler] = {}
+        self._gates: dict[str, Gate] = {}
 
     # -- building (used by the platform modules) --
     def add(self, url: str, body: bytes, content_type: str, headers: dict[str, str] | None = None,
@@ -105,6 +113,17 @@ class World:
         self.hosts.add(host)
         self._handlers[(host, path)] = handler
 
+    def add_gate(self, host: str, gate: Gate) -> None:
+        """Put an anti-bot challenge in front of every request to `host` (pages, files, robots.txt)."""
+        self.hosts.add(host)
+        self._gates[host] = gate
+
+    def add_lazy(self, url: str, length: int, content_type: str) -> None:
+        """Serve a `length`-byte file made only when requested (streamed by the server); listed in `oversize`."""
+        self.hosts.add(urlsplit(url).hostname or "")
+        self._routes[url] = ({"Content-Type": content_type}, LazyBody(length, url))  # type: ignore[assignment]
+        self.oversize.append(url)
+
     def plant(self, site: str, e: Entry, sha256: str) -> None:
         if e.kind == "report":
             self.reports.append(Planted(e.url, site, e.year, e.agency, e.agency_kind, e.title, sha256))
@@ -115,8 +134,11 @@ class World:
         self.attachments.append(PlantedAttachment(url, report_url, sha256, filename))
 
     # -- serving --
-    def resolve(self, method: str, url: str, body: bytes = b"") -> Response:
-        """(status, headers, body) for a request; 404 for anything outside the world."""
+    def resolve(self, method: str, url: str, body: bytes = b"", headers: Mapping[str, str] | None = None) -> Response:
+        """(status, headers, body) for a request; 404 for anything outside the world.
+
+        `headers` are the request's; only `Cookie` matters, to the anti-bot gates.
+        """
         parts = urlsplit(url)
         host = (parts.hostname or "").lower()
         if parts.port not in (None, 80):
@@ -124,6 +146,11 @@ class World:
         if host not in self.hosts:
             msg = f"simulator: {host or url!r} is not a host of the simulated world (no real network access)\n"
             return 404, {"Content-Type": "text/plain; charset=utf-8"}, msg.encode()
+        gate = self._gates.get(host)
+        if gate is not None:
+            challenge = gate(method.upper(), url, parse_cookies((headers or {}).get("Cookie") or ""))
+            if challenge is not None:
+                return challenge
         path = parts.path or "/"
         base = f"http://{host}{path}"
         route = self._routes.get(f"{base}?{parts.query}" if parts.query else base)
@@ -135,6 +162,8 @@ class World:
         if method.upper() not in ("GET", "HEAD"):
             return 405, {"Content-Type": _HTML, "Allow": "GET, HEAD"}, b"<html><body>405</body></html>"
         headers, stored = route
+        if isinstance(stored, LazyBody):
+            return 200, dict(headers), stored  # type: ignore[return-value]
         return 200, dict(headers), zlib.decompress(stored) if self._compress else stored
 
     def registry_yaml(self) -> str:
@@ -151,6 +180,12 @@ class World:
     def summary(self) -> str:
         return (f"{len(self.sites)} sites, {len(self.reports)} reports, {len(self.attachments)} attachments, "
                 f"{len(self.distractors)} distractors, {len(self.urls)} urls")
+
+
+def parse_cookies(header: str) -> dict[str, str]:
+    """`a=1; b=2` -> {"a": "1", "b": "2"}; lenient like servers are (SimpleCookie rejects |, used by 加速乐)."""
+    pairs = (part.strip().partition("=") for part in header.split(";"))
+    return {name.strip(): value.strip() for name, eq, value in pairs if eq and name.strip()}
 
 
 def _scalar(value: object) -> str:
@@ -238,3 +273,10 @@ def build_static_world(pages: int = 2000, seed: int = 7) -> World:
     html_portal.build(site, plan_static(site.name, site.host, reports, rng), world, FileFactory(0), rng)
     world.sites.append(_sim_site(site))
     return world
+
+
+def build_hard_world(seed: int = 2025) -> World:
+    """The opt-in world of harder real-world kinds (gkmlpt, SPA, 加速乐, 瑞数, encodings, traps …); see hard.py."""
+    from .hard import build_hard_world as build
+
+    return build(seed)
