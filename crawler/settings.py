@@ -62,6 +62,8 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.downloadermiddlewares.safety.SafetyMiddleware": 710,
     # Answers pass it before RetryMiddleware (550), so a retry waits as long as the host asked.
     "crawler.downloadermiddlewares.retryafter.RetryAfterMiddleware": 560,
+    # After HttpCompressionMiddleware (590) has decoded the body: the <meta> is only readable then.
+    "crawler.downloadermiddlewares.charset.CharsetMiddleware": 580,
 }
 EXTENSIONS = {
     "crawler.extensions.progress.Progress": 500,

@@ -53,6 +53,7 @@ class AnnualReportsSpider(Spider):
         spider.max_list_pages = crawler.settings.getint("NIANBAO_MAX_LIST_PAGES")
         spider.hanweb_group = crawler.settings.getint("NIANBAO_HANWEB_GROUP")
         spider.list_pages: dict[str, set[str]] = {}  # list pages asked for, per site
+        spider.refused: set[tuple[str, str]] = set()  # (site, URL) already reported out of scope
         return spider
 
     async def start(self) -> AsyncIterator[Any]:
@@ -86,7 +87,7 @@ class AnnualReportsSpider(Spider):
             if page.url in seen:  # every list page links its neighbours: count each page once
                 continue
             if not self.scopes[site.id].allows(page.url):
-                yield FetchFailure(site.id, page.url, "out of scope: not a host of this site", "list")
+                yield self._out_of_scope(site, page.url, "list")
                 continue
             if len(seen) >= self.max_list_pages:
                 yield FetchFailure(site.id, page.url, f"list pagination stopped after {self.max_list_pages} pages",
@@ -126,12 +127,19 @@ class AnnualReportsSpider(Spider):
 
     # -- plumbing ---------------------------------------------------------------------------
     def _request(self, site: Site, url: str, callback: Any, kind: str, referrer: str | None = None,
-                 **meta: Any) -> Request | FetchFailure:
+                 **meta: Any) -> Request | FetchFailure | None:
         if not self.scopes[site.id].allows(url):
-            return FetchFailure(site.id, url, "out of scope: not a host of this site", kind)
+            return self._out_of_scope(site, url, kind)
         headers = {"Referer": referrer} if referrer else None
         return Request(url, callback=callback, errback=self.failed, headers=headers,
                        meta={"site": site.id, "kind": kind, "dont_obey_robotstxt": not site.obey_robots, **meta})
+
+    def _out_of_scope(self, site: Site, url: str, kind: str) -> FetchFailure | None:
+        """Recorded once per URL: a mirror linked from every list page is one problem, not fifty."""
+        if (site.id, url) in self.refused:
+            return None  # Scrapy drops a None from a callback
+        self.refused.add((site.id, url))
+        return FetchFailure(site.id, url, "out of scope: not a host of this site", kind)
 
     def failed(self, failure: Failure) -> FetchFailure:
         request = failure.request
@@ -177,6 +185,9 @@ def failure_reason(failure: Failure) -> str:
     if isinstance(exc, IgnoreRequest):  # refused by a middleware, which says why
         return str(exc) or "ignored"
     name = type(exc).__name__
+    too_large = re.search(r"(\d+) bytes.*max size \((\d+)\)", str(exc))
+    if too_large:  # DOWNLOAD_MAXSIZE: cancelled before anything was kept
+        return f"too large: {too_large[1]} bytes, more than DOWNLOAD_MAXSIZE ({too_large[2]})"
     reasons = {
         "DNSLookupError": "DNS lookup failed",
         "TimeoutError": "timed out",

@@ -1,0 +1,69 @@
+"""The harder kinds of portal the crawler handles without a browser: a charset the header gets
+wrong, download endpoints and file hosts, traps and mirrors, robots.txt, oversize files."""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import urlsplit
+
+import pytest
+
+from crawler.registry import parse_registry
+from crawler.scope import Scope
+from tests.conftest import run_nianbao
+from tests.simulator import build_hard_world
+from tests.simulator.server import SimulatorServer
+
+PLATFORMS = ("html_encoding", "html_downloads", "html_traps", "html_robots")
+
+
+@pytest.fixture(scope="module")
+def hard():
+    return build_hard_world()
+
+
+@pytest.fixture(scope="module")
+def crawled(hard, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("hard")
+    registry = tmp / "sites.yaml"
+    registry.write_text(hard.registry_yaml(), "utf-8")
+    sites = [s.id for s in hard.sites if s.platform in PLATFORMS]
+    env = {"PATH": "/usr/bin:/bin", "NIANBAO_HOME": str(tmp / "home")}
+    with SimulatorServer(hard) as server:
+        result = run_nianbao("crawl", "--sites", str(registry), "--proxy", server.proxy_url,
+                             *[arg for site in sites for arg in ("--site", site)], env=env)
+        requests = [url for _method, url in server.requests]
+    listing = run_nianbao("archive", "list", "--json", env=env).stdout.decode()
+    return {"sites": sites, "out": result.stdout.decode(), "requests": requests, "registry": registry,
+            "captures": [json.loads(line) for line in listing.splitlines()]}
+
+
+def test_reports_and_attachments_are_all_found_with_their_names(hard, crawled):
+    reports = {c["url"]: c for c in crawled["captures"] if c["kind"] == "report"}
+    attachments = {c["url"]: c for c in crawled["captures"] if c["kind"] == "attachment"}
+    planted = [r for r in hard.reports if r.site in crawled["sites"]]
+    assert planted and {r.url: r.sha256 for r in planted} == {u: c["sha256"] for u, c in reports.items()}
+    for report in planted:  # titles decoded right although the header said iso-8859-1
+        assert (reports[report.url]["title"], reports[report.url]["agency"]) == (report.title, report.agency)
+    files = [a for a in hard.attachments if a.report_url in {r.url for r in planted}]
+    assert {a.url: (a.sha256, a.filename) for a in files} == {
+        u: (c["sha256"], c["filename"]) for u, c in attachments.items()}
+    assert {urlsplit(a.url).hostname for a in files} >= {"files.jiangxi.gov.cn", "oss.ay.gov.cn"}
+
+
+def test_traps_mirrors_and_internal_links_are_not_followed(hard, crawled):
+    registry = parse_registry(crawled["registry"].read_text("utf-8"), "hard")
+    scopes = [Scope(site) for site in registry.select(crawled["sites"])]
+    assert all(any(scope.allows(url) for scope in scopes) for url in crawled["requests"])
+    assert not [u for u in crawled["requests"] if "/news/list.html" in u]  # the endless pager
+    assert not [d.url for d in hard.distractors if d.kind == "mirror" and d.url in crawled["requests"]]
+    assert not [u for u in crawled["requests"] if "/private/" in u]
+    assert crawled["out"].count("mirror-example.com") == 1  # reported once, not once per page
+
+
+def test_failures_carry_plain_reasons(hard, crawled):
+    (oversize,) = hard.oversize
+    out = crawled["out"]
+    assert f"too large: 314572800 bytes, more than DOWNLOAD_MAXSIZE (209715200): {oversize}" in out
+    assert "Forbidden by robots.txt" in out
+    assert "out of scope: not a host of this site: http://www.mirror-example.com/" in out
