@@ -14,7 +14,7 @@ from tests.conftest import run_nianbao
 from tests.simulator import build_hard_world
 from tests.simulator.server import SimulatorServer
 
-PLATFORMS = ("html_encoding", "html_downloads", "html_traps", "html_robots")
+PLATFORMS = ("gkmlpt", "html_encoding", "html_downloads", "html_traps", "html_robots")
 
 
 @pytest.fixture(scope="module")

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from scrapy.http import TextResponse
 
-from . import hanweb, html, trs
+from . import gkmlpt, hanweb, html, trs
 from .base import Entry, Listing
 
-READERS = (hanweb, trs, html)
+READERS = (gkmlpt, hanweb, trs, html)
 
 
 def read_listing(response: TextResponse, hanweb_group: int = 45) -> Listing:
