@@ -139,6 +139,17 @@ class ParseRequest(Base):
     capture: Mapped[Capture] = relationship()
 
 
+class DiscoveredList(Base):
+    """A report list found from a site's home page: where the next crawl of that site starts."""
+
+    __tablename__ = "discovered_lists"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site: Mapped[str] = mapped_column(String(64), index=True)
+    url: Mapped[str] = mapped_column(Text)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id"))
+    found_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
 class Catalog:
     def __init__(self, url: str, create: bool = True) -> None:
         """Open the catalog at ``url``; ``create=False`` (read-only commands) refuses to make a new one."""
@@ -217,7 +228,19 @@ class Catalog:
             if failures:
                 conn.execute(insert(Failure), [{"at": now, **f} for f in failures])
 
+    def record_list(self, site: str, url: str, run_id: int | None) -> None:
+        with self.sessions.begin() as session:
+            known = session.scalar(select(DiscoveredList.id).where(DiscoveredList.site == site,
+                                                                   DiscoveredList.url == url))
+            if known is None:
+                session.add(DiscoveredList(site=site, url=url, run_id=run_id))
+
     # -- reading ----------------------------------------------------------------------------
+    def discovered_lists(self, site: str) -> list[str]:
+        query = select(DiscoveredList.url).where(DiscoveredList.site == site).order_by(DiscoveredList.id)
+        with self.sessions() as session:
+            return list(session.scalars(query))
+
     def captures(self, site: str | None = None, year: int | None = None, kind: str | None = None,
                  run: int | None = None) -> Iterator[Capture]:
         query = select(Capture).order_by(Capture.id)

@@ -29,6 +29,14 @@ class Capture:
 
 
 @dataclass
+class FoundList:
+    """A report list found by discovery, to be remembered for the site's next crawl."""
+
+    site: str
+    url: str
+
+
+@dataclass
 class FetchFailure:
     """A URL that could not be archived, and why, in words an operator can act on."""
 

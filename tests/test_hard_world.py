@@ -14,7 +14,7 @@ from tests.conftest import run_nianbao
 from tests.simulator import build_hard_world
 from tests.simulator.server import SimulatorServer
 
-PLATFORMS = ("gkmlpt", "html_encoding", "html_downloads", "html_traps", "html_robots")
+PLATFORMS = ("gkmlpt", "html_encoding", "html_downloads", "html_discovery", "html_traps", "html_robots")
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +35,7 @@ def crawled(hard, tmp_path_factory):
         requests = [url for _method, url in server.requests]
     listing = run_nianbao("archive", "list", "--json", env=env).stdout.decode()
     return {"sites": sites, "out": result.stdout.decode(), "requests": requests, "registry": registry,
-            "captures": [json.loads(line) for line in listing.splitlines()]}
+            "captures": [json.loads(line) for line in listing.splitlines()], "env": env}
 
 
 def test_reports_and_attachments_are_all_found_with_their_names(hard, crawled):
@@ -67,3 +67,15 @@ def test_failures_carry_plain_reasons(hard, crawled):
     assert f"too large: 314572800 bytes, more than DOWNLOAD_MAXSIZE (209715200): {oversize}" in out
     assert "Forbidden by robots.txt" in out
     assert "out of scope: not a host of this site: http://www.mirror-example.com/" in out
+
+
+def test_discovered_lists_are_where_the_next_crawl_starts(hard, crawled):
+    site = next(s for s in hard.sites if s.platform == "html_discovery")
+    assert site.report_lists == [] and site.home in crawled["requests"]  # found from the home page
+    assert not [u for u in crawled["requests"] if "/zfgzbg/" in u]  # 政府工作报告 is not the annual report
+    with SimulatorServer(hard) as server:
+        run_nianbao("crawl", "--sites", str(crawled["registry"]), "--proxy", server.proxy_url, "--site", site.id,
+                    env=crawled["env"])
+        again = [url for _method, url in server.requests]
+    assert site.home not in again and "http://www.huoshan.gov.cn/zwgk/index.html" not in again
+    assert {r.url for r in hard.reports if r.site == site.id} <= set(again)

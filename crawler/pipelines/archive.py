@@ -21,7 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from archive import catalog as cat
 from archive.storage import StorageError, open_store
-from crawler.items import Capture, FetchFailure
+from crawler.items import Capture, FetchFailure, FoundList
 from nianbao.config import from_settings
 
 from .groupcommit import GroupCommit
@@ -71,6 +71,9 @@ class ArchivePipeline:
                 await loop.run_in_executor(self.catalog_pool, self._record_failure, item)
             except SQLAlchemyError as exc:
                 self._stop(f"archive unavailable: {_reason(exc)}", "a failure could not be recorded")
+            return item
+        if isinstance(item, FoundList):
+            await loop.run_in_executor(self.catalog_pool, self.catalog.record_list, item.site, item.url, self.run_id)
             return item
         if not isinstance(item, Capture):
             return item

@@ -19,12 +19,15 @@ from scrapy.http import Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
+from archive.catalog import Catalog
+from crawler import discovery
 from crawler.attachments import attachment_links, filename_from
-from crawler.items import Capture, FetchFailure
+from crawler.items import Capture, FetchFailure, FoundList
 from crawler.listings import read_listing
 from crawler.registry import RegistryError, Site, load_registry
 from crawler.scope import Scope
 from crawler.titles import classify, is_truncated
+from nianbao.config import from_settings
 
 _TITLE_SELECTORS = (
     'meta[name="ArticleTitle"]::attr(content)',
@@ -57,11 +60,43 @@ class AnnualReportsSpider(Spider):
         return spider
 
     async def start(self) -> AsyncIterator[Any]:
+        catalog = None
         for site in self.sites.values():
-            if not site.report_lists:
-                yield FetchFailure(site.id, site.home, "no report_lists configured for this site", "list")
-            for url in site.report_lists:
+            lists = list(site.report_lists)
+            if not lists:  # discovered by an earlier crawl, or to be discovered from home now
+                catalog = catalog or Catalog(from_settings(self.crawler.settings).catalog)
+                lists = catalog.discovered_lists(site.id)
+                if not lists:
+                    yield self._request(site, site.home, self.parse_home, kind="list", discovery_depth=0)
+            for url in lists:
                 yield self._request(site, url, self.parse_list, kind="list")
+
+    # -- discovery --------------------------------------------------------------------------
+    def parse_home(self, response: Response) -> Iterator[Any]:
+        """Home or disclosure section: go to the annual-report columns, or one level deeper."""
+        site, depth = self.sites[response.meta["site"]], response.meta["discovery_depth"]
+        yield capture(response, "list")
+        if not isinstance(response, TextResponse):
+            return
+        columns = discovery.report_columns(response)
+        for url in columns:
+            yield self._request(site, url, self.parse_column, kind="list", referrer=response.url)
+        if not columns:
+            sections = discovery.sections(response) if depth < 2 else []
+            for url in sections:
+                yield self._request(site, url, self.parse_home, kind="list", referrer=response.url,
+                                    discovery_depth=depth + 1)
+            if not sections and depth == 0:
+                yield FetchFailure(site.id, response.url, "no annual-report column found from the home page", "list")
+
+    def parse_column(self, response: Response) -> Iterator[Any]:
+        """An annual-report column: remembered, read as a list, and its sub-columns followed."""
+        site = self.sites[response.meta["site"]]
+        yield FoundList(site.id, response.url)
+        yield from self.parse_list(response)
+        if isinstance(response, TextResponse):
+            for url in discovery.sub_columns(response):
+                yield self._request(site, url, self.parse_column, kind="list", referrer=response.url)
 
     # -- lists ------------------------------------------------------------------------------
     def parse_list(self, response: Response) -> Iterator[Any]:
