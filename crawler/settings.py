@@ -72,6 +72,15 @@ ITEM_PIPELINES = {
     "crawler.pipelines.archive.ArchivePipeline": 300,
 }
 
+# -- rendering ----------------------------------------------------------------------------
+ADDONS = {"crawler.addons.browser.BrowserAddon": 0}
+#: Chromium to render with; None: found at the usual places (Debian: apt-get install chromium).
+NIANBAO_CHROMIUM = None
+PLAYWRIGHT_BROWSER_TYPE = "chromium"
+PLAYWRIGHT_MAX_CONTEXTS = 1
+PLAYWRIGHT_MAX_PAGES_PER_CONTEXT = 2
+PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT = 30_000
+
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
 FEED_EXPORT_ENCODING = "utf-8"

@@ -25,6 +25,7 @@ from crawler.attachments import attachment_links, filename_from
 from crawler.items import Capture, FetchFailure, FoundList
 from crawler.listings import read_listing
 from crawler.registry import RegistryError, Site, load_registry
+from crawler.rendering import needs_browser, rendered
 from crawler.scope import Scope
 from crawler.titles import classify, is_truncated
 from nianbao.config import from_settings
@@ -102,6 +103,8 @@ class AnnualReportsSpider(Spider):
     def parse_list(self, response: Response) -> Iterator[Any]:
         site = self.sites[response.meta["site"]]
         yield capture(response, "list")
+        if response.meta.get("playwright"):
+            self.crawler.stats.inc_value(f"nianbao/{site.id}/rendered")
         if not isinstance(response, TextResponse):
             yield FetchFailure(site.id, response.url, "list page is not text", "list")
             return
@@ -111,12 +114,18 @@ class AnnualReportsSpider(Spider):
             self.logger.exception("cannot read list page %s", response.url)
             yield FetchFailure(site.id, response.url, f"list page not understood: {type(exc).__name__}: {exc}", "list")
             return
+        candidates = 0
         for entry in listing.entries:
             verdict = classify(entry.title, county=site.name)
             if verdict.is_report or verdict.needs_full_title:
+                candidates += 1
                 meta = {"list_title": entry.title, "verdict": verdict if verdict.is_report else None}
                 yield self._request(site, entry.url, self.parse_report, kind="report", referrer=response.url,
                                     **meta)
+        if needs_browser(response, listing, candidates):
+            yield rendered(response.request)
+            return
+        render = {"playwright": True} if response.meta.get("playwright") else {}  # a script's pager: render too
         seen = self.list_pages.setdefault(site.id, set())
         for page in listing.pages:
             if page.url in seen:  # every list page links its neighbours: count each page once
@@ -131,7 +140,7 @@ class AnnualReportsSpider(Spider):
             seen.add(page.url)
             yield page.replace(callback=self.parse_list, errback=self.failed,
                                meta={**page.meta, "site": site.id, "kind": "list",
-                                     "dont_obey_robotstxt": not site.obey_robots})
+                                     "dont_obey_robotstxt": not site.obey_robots, **render})
 
     # -- reports ----------------------------------------------------------------------------
     def parse_report(self, response: Response) -> Iterator[Any]:

@@ -1,0 +1,57 @@
+"""The browser for pages that need a script to show their content (scrapy-playwright, Chromium).
+
+Configured as a Scrapy add-on because the launch options depend on other settings (the proxy)
+and on the machine (where Chromium is). Pages go to the browser only when a request asks for it
+(``meta["playwright"]``); everything else keeps Scrapy's own downloader, and no browser is
+started for a crawl that never needs one.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from urllib.parse import unquote, urlsplit
+
+from scrapy.settings import BaseSettings
+
+#: Where Chromium usually is: Debian's package, other distributions, Google's build.
+CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome",
+              "/usr/bin/google-chrome-stable", "/snap/bin/chromium")
+#: Quiet, sandbox-less (containers, root) and without calls home.
+#: Chromium's own services (updates, sign-in, safe browsing), which call home whatever the flags say.
+VENDOR_HOSTS = ("*.google.com", "*.googleapis.com", "*.gstatic.com", "*.gvt1.com", "*.gvt2.com",
+                "*.googleusercontent.com", "*.doubleclick.net")
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run",
+        # Those hosts never resolve, and bypass the proxy (below) so the rule applies: nothing leaves.
+        "--host-resolver-rules=" + ", ".join(f"MAP {host} ~NOTFOUND" for host in VENDOR_HOSTS)]
+
+
+def find_chromium(configured: str | None) -> str | None:
+    """NIANBAO_CHROMIUM if set, else the first Chromium at a usual place; None: Playwright's own."""
+    if configured:
+        return configured
+    return next((path for path in CANDIDATES if os.access(path, os.X_OK)), None) or shutil.which("chromium")
+
+
+def proxy_option(proxy: str) -> dict[str, str]:
+    parts = urlsplit(proxy)
+    option = {"server": f"{parts.scheme}://{parts.hostname}:{parts.port}", "bypass": ",".join(VENDOR_HOSTS)}
+    if parts.username:
+        option.update(username=unquote(parts.username), password=unquote(parts.password or ""))
+    return option
+
+
+class BrowserAddon:
+    def update_settings(self, settings: BaseSettings) -> None:
+        handler = "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler"
+        settings.set("DOWNLOAD_HANDLERS", {**settings.getdict("DOWNLOAD_HANDLERS"), "http": handler, "https": handler},
+                     priority="addon")
+        options = {"headless": True, "args": ARGS, **settings.getdict("PLAYWRIGHT_LAUNCH_OPTIONS")}
+        chromium = find_chromium(settings.get("NIANBAO_CHROMIUM") or os.environ.get("NIANBAO_CHROMIUM"))
+        if chromium:
+            options.setdefault("executable_path", chromium)
+        proxy = settings.get("NIANBAO_PROXY") or os.environ.get("NIANBAO_PROXY")
+        if proxy:
+            options.setdefault("proxy", proxy_option(proxy))
+        settings.set("PLAYWRIGHT_LAUNCH_OPTIONS", options, priority="addon")

@@ -1,0 +1,32 @@
+"""Which pages need a browser: a list whose entries only a script puts on the page.
+
+Such a page comes back from a plain fetch with an empty container and a script that fetches
+the entries (fetch, XMLHttpRequest, jQuery.ajax, axios). Only then is the page fetched again in
+Chromium; a list with entries of its own never is.
+"""
+
+from __future__ import annotations
+
+import re
+
+from scrapy import Request
+from scrapy.http import TextResponse
+from scrapy_playwright.page import PageMethod
+
+from crawler.listings import Listing
+
+_LOADS_DATA = re.compile(rb"fetch\s*\(|XMLHttpRequest|\$\.(ajax|get|getJSON|post)\s*\(|axios\.|\.load\s*\(")
+
+
+def needs_browser(response: TextResponse, listing: Listing, candidates: int) -> bool:
+    if response.meta.get("playwright") or candidates or listing.pages:
+        return False
+    scripts = b" ".join(s.encode() for s in response.xpath("//script[not(@src)]/text()").getall())
+    return bool(_LOADS_DATA.search(scripts))
+
+
+def rendered(request: Request) -> Request:
+    """The same request, to be fetched in the browser once the page's own requests are done."""
+    meta = {**request.meta, "playwright": True,
+            "playwright_page_methods": [PageMethod("wait_for_load_state", "networkidle")]}
+    return request.replace(meta=meta, dont_filter=True)
