@@ -2,10 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from threading import Thread
 
 from tests.conftest import run_nianbao
+
+
+class Quiet(BaseHTTPRequestHandler):
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@contextmanager
+def serving(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+    """A loopback HTTP server (a stub portal, or a stub forward proxy) for the test's duration."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+
 
 REGISTRY = """sites:
   - id: metadata
@@ -23,7 +42,7 @@ REGISTRY = """sites:
 """
 
 
-class Recorder(BaseHTTPRequestHandler):
+class Recorder(Quiet):
     hits: list[str] = []
 
     def do_GET(self) -> None:  # noqa: N802 - http.server's naming
@@ -32,21 +51,13 @@ class Recorder(BaseHTTPRequestHandler):
         self.send_header("Content-Length", "0")
         self.end_headers()
 
-    def log_message(self, *args: object) -> None:
-        pass
-
 
 def test_internal_addresses_are_refused_with_a_reason(home_env, tmp_path):
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
-    Thread(target=server.serve_forever, daemon=True).start()
-    try:
+    with serving(Recorder) as url:
         registry = tmp_path / "sites.yaml"
-        registry.write_text(REGISTRY.format(port=server.server_address[1]), "utf-8")
-        # Without a proxy names are resolved here; through one (a dead proxy is refused earlier, so
-        # this crawl goes direct) IP literals are still refused before anything is sent.
+        registry.write_text(REGISTRY.format(port=url.rsplit(":", 1)[1]), "utf-8")
+        # No proxy: names are resolved here, and IP literals are refused before anything is sent.
         result = run_nianbao("crawl", "--sites", str(registry), env=home_env)
-    finally:
-        server.shutdown()
     out = result.stdout.decode()
     assert "metadata: refused: 169.254.169.254 is an internal address" in out
     assert "loopback: refused: 127.0.0.1 is an internal address" in out
@@ -54,7 +65,7 @@ def test_internal_addresses_are_refused_with_a_reason(home_env, tmp_path):
     assert Recorder.hits == []
 
 
-class RedirectingProxy(BaseHTTPRequestHandler):
+class RedirectingProxy(Quiet):
     """A forward proxy whose every answer redirects to the cloud metadata service."""
 
     seen: list[str] = []
@@ -66,27 +77,19 @@ class RedirectingProxy(BaseHTTPRequestHandler):
         self.send_header("Content-Length", "0")
         self.end_headers()
 
-    def log_message(self, *args: object) -> None:
-        pass
-
 
 def test_redirects_to_internal_addresses_are_refused(home_env, tmp_path):
     registry = tmp_path / "sites.yaml"
     registry.write_text("sites:\n  - {id: evil, name: 恶意县, home: 'http://www.evil.gov.cn/',\n"
                         "     report_lists: ['http://www.evil.gov.cn/list.html']}\n", "utf-8")
-    proxy = ThreadingHTTPServer(("127.0.0.1", 0), RedirectingProxy)
-    Thread(target=proxy.serve_forever, daemon=True).start()
-    try:
-        result = run_nianbao("crawl", "--sites", str(registry), "--proxy", f"http://127.0.0.1:{proxy.server_address[1]}",
-                             env=home_env)
-    finally:
-        proxy.shutdown()
+    with serving(RedirectingProxy) as proxy:
+        result = run_nianbao("crawl", "--sites", str(registry), "--proxy", proxy, env=home_env)
     assert "evil: refused: 169.254.169.254 is an internal address" in result.stdout.decode()
     assert all("169.254" not in path for path in RedirectingProxy.seen)
     assert any(path.startswith("http://www.evil.gov.cn/") for path in RedirectingProxy.seen)
 
 
-class BusyProxy(BaseHTTPRequestHandler):
+class BusyProxy(Quiet):
     """A forward proxy for a busy portal: 503 with Retry-After first, the (empty) list after."""
 
     retry_after = "2"
@@ -106,22 +109,14 @@ class BusyProxy(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def log_message(self, *args: object) -> None:
-        pass
-
 
 def crawl_busy_portal(home_env, tmp_path, retry_after: str) -> str:
     BusyProxy.retry_after, BusyProxy.seen = retry_after, []
     registry = tmp_path / "sites.yaml"
     registry.write_text("sites:\n  - {id: busy, name: 繁忙县, home: 'http://www.busy.gov.cn/',\n"
                         "     report_lists: ['http://www.busy.gov.cn/list.html']}\n", "utf-8")
-    proxy = ThreadingHTTPServer(("127.0.0.1", 0), BusyProxy)
-    Thread(target=proxy.serve_forever, daemon=True).start()
-    try:
-        return run_nianbao("crawl", "--sites", str(registry), "--proxy", f"http://127.0.0.1:{proxy.server_address[1]}",
-                           env=home_env).stdout.decode()
-    finally:
-        proxy.shutdown()
+    with serving(BusyProxy) as proxy:
+        return run_nianbao("crawl", "--sites", str(registry), "--proxy", proxy, env=home_env).stdout.decode()
 
 
 def test_retry_after_is_honoured(home_env, tmp_path):
@@ -138,7 +133,7 @@ def test_too_long_retry_after_is_given_up_with_the_reason(home_env, tmp_path):
     assert len([p for _t, p in BusyProxy.seen if p.endswith("list.html")]) == 1
 
 
-class RobotsProxy(BaseHTTPRequestHandler):
+class RobotsProxy(Quiet):
     """A forward proxy for a portal whose robots.txt keeps crawlers out of /private/."""
 
     pages = {
@@ -157,9 +152,6 @@ class RobotsProxy(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body or b"")
 
-    def log_message(self, *args: object) -> None:
-        pass
-
 
 def test_robots_txt_is_obeyed_unless_the_registry_says_otherwise(home_env, tmp_path):
     registry = tmp_path / "sites.yaml"
@@ -168,13 +160,9 @@ def test_robots_txt_is_obeyed_unless_the_registry_says_otherwise(home_env, tmp_p
                         "     report_lists: ['http://www.polite.gov.cn/list.html']}\n"
                         "  - {id: ours, name: 万载县, home: 'http://www.ours.gov.cn/', obey_robots: false,\n"
                         "     report_lists: ['http://www.ours.gov.cn/list.html']}\n", "utf-8")
-    proxy = ThreadingHTTPServer(("127.0.0.1", 0), RobotsProxy)
-    Thread(target=proxy.serve_forever, daemon=True).start()
-    try:
-        out = run_nianbao("crawl", "--sites", str(registry), "--proxy", f"http://127.0.0.1:{proxy.server_address[1]}",
+    with serving(RobotsProxy) as proxy:
+        out = run_nianbao("crawl", "--sites", str(registry), "--proxy", proxy,
                           "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1", env=home_env).stdout.decode()
-    finally:
-        proxy.shutdown()
     rows = {line.split()[0]: line.split()[1:] for line in out.splitlines() if line.startswith(("polite ", "ours "))}
     assert rows == {"polite": ["0", "0", "1", "1"], "ours": ["1", "0", "1", "0"]}
     assert "polite: Forbidden by robots.txt: http://www.polite.gov.cn/private/nb.html" in out
