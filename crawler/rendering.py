@@ -25,8 +25,10 @@ def needs_browser(response: TextResponse, listing: Listing, candidates: int) -> 
     return bool(_LOADS_DATA.search(scripts))
 
 
-def rendered(request: Request) -> Request:
-    """The same request, to be fetched in the browser once the page's own requests are done."""
-    meta = {**request.meta, "playwright": True,
-            "playwright_page_methods": [PageMethod("wait_for_load_state", "networkidle")]}
-    return request.replace(meta=meta, dont_filter=True)
+def rendered(response: TextResponse) -> Request:
+    """The same request, to be fetched in the browser until the script has added links to the page."""
+    links = len(response.xpath("//a[@href]"))
+    wait = f"() => document.querySelectorAll('a[href]').length > {links}"
+    meta = {**response.request.meta, "playwright": True,
+            "playwright_page_methods": [PageMethod("wait_for_function", wait, timeout=30_000)]}
+    return response.request.replace(meta=meta, dont_filter=True)

@@ -64,6 +64,8 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.downloadermiddlewares.retryafter.RetryAfterMiddleware": 560,
     # After HttpCompressionMiddleware (590) has decoded the body: the <meta> is only readable then.
     "crawler.downloadermiddlewares.charset.CharsetMiddleware": 580,
+    # Before CookiesMiddleware (700): the cookies a browser pass got go into Scrapy's jar with the repeat.
+    "crawler.downloadermiddlewares.challenge.ChallengeMiddleware": 650,
 }
 EXTENSIONS = {
     "crawler.extensions.progress.Progress": 500,
@@ -80,6 +82,9 @@ PLAYWRIGHT_BROWSER_TYPE = "chromium"
 PLAYWRIGHT_MAX_CONTEXTS = 1
 PLAYWRIGHT_MAX_PAGES_PER_CONTEXT = 2
 PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT = 30_000
+#: Browser passes at a JS anti-bot challenge before the host is given up on, and how long each waits.
+NIANBAO_CHALLENGE_TRIES = 2
+NIANBAO_CHALLENGE_TIMEOUT = 30
 
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"

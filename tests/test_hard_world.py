@@ -1,5 +1,6 @@
-"""The harder kinds of portal the crawler handles without a browser: a charset the header gets
-wrong, download endpoints and file hosts, traps and mirrors, robots.txt, oversize files."""
+"""The harder kinds of portal: gkmlpt's API, script-rendered lists, JS anti-bot challenges, a
+charset the header gets wrong, download endpoints and file hosts, discovery from the home page,
+traps and mirrors, robots.txt, oversize files."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ from tests.conftest import run_nianbao
 from tests.simulator import build_hard_world
 from tests.simulator.server import SimulatorServer
 
-PLATFORMS = ("gkmlpt", "spa", "html_encoding", "html_downloads", "html_discovery", "html_traps", "html_robots")
+PLATFORMS = ("gkmlpt", "spa", "antibot_jsl", "antibot_ruishu", "antibot_blocked", "html_encoding", "html_downloads",
+             "html_discovery", "html_traps", "html_robots")
 
 
 @pytest.fixture(scope="module")
@@ -31,6 +33,7 @@ def crawled(hard, tmp_path_factory):
     env = {"PATH": "/usr/bin:/bin", "NIANBAO_HOME": str(tmp / "home")}
     with SimulatorServer(hard) as server:
         result = run_nianbao("crawl", "--sites", str(registry), "--proxy", server.proxy_url,
+                             "-s", "NIANBAO_CHALLENGE_TIMEOUT=8",  # the endless challenge is given up on sooner
                              *[arg for site in sites for arg in ("--site", site)], env=env)
         requests = [url for _method, url in server.requests]
     listing = run_nianbao("archive", "list", "--json", env=env).stdout.decode()
@@ -68,6 +71,9 @@ def test_failures_carry_plain_reasons(hard, crawled):
     assert f"too large: 314572800 bytes, more than DOWNLOAD_MAXSIZE (209715200): {oversize}" in out
     assert "Forbidden by robots.txt" in out
     assert "out of scope: not a host of this site: http://www.mirror-example.com/" in out
+    blocked = next(s for s in hard.sites if s.platform == "antibot_blocked")
+    assert (f"{blocked.id}: blocked by a JS challenge (no content after 8 s in the browser) after 2 browser pass(es): "
+            f"{blocked.report_lists[0]}") in out
 
 
 def test_discovered_lists_are_where_the_next_crawl_starts(hard, crawled):
@@ -91,3 +97,4 @@ def test_only_pages_that_need_a_script_are_rendered(hard, crawled):
     rendered = {key.split("/")[0]: value for key, value in json.loads(stats).items() if key.endswith("/rendered")}
     list_pages = {u for u in crawled["requests"] if u.startswith(spa.report_lists[0].split("?")[0])}
     assert rendered == {spa.id: len(list_pages)}  # every page of the script-rendered list, nothing else
+    assert len(list_pages) > 1  # its pager, written by the script, was followed

@@ -123,9 +123,8 @@ class AnnualReportsSpider(Spider):
                 yield self._request(site, entry.url, self.parse_report, kind="report", referrer=response.url,
                                     **meta)
         if needs_browser(response, listing, candidates):
-            yield rendered(response.request)
+            yield rendered(response)
             return
-        render = {"playwright": True} if response.meta.get("playwright") else {}  # a script's pager: render too
         seen = self.list_pages.setdefault(site.id, set())
         for page in listing.pages:
             if page.url in seen:  # every list page links its neighbours: count each page once
@@ -138,9 +137,10 @@ class AnnualReportsSpider(Spider):
                                    "list")
                 break
             seen.add(page.url)
+            # Fetched plainly, like the first page: a page that needs the browser goes there the same way.
             yield page.replace(callback=self.parse_list, errback=self.failed,
                                meta={**page.meta, "site": site.id, "kind": "list",
-                                     "dont_obey_robotstxt": not site.obey_robots, **render})
+                                     "dont_obey_robotstxt": not site.obey_robots})
 
     # -- reports ----------------------------------------------------------------------------
     def parse_report(self, response: Response) -> Iterator[Any]:
