@@ -1,19 +1,20 @@
 """Honour Retry-After: a county portal that answers 429 or 503 with it says how long to stay away.
 
-The whole host slows down for that long (the download slot's delay), then Scrapy's
-RetryMiddleware retries as usual; a host that asks for longer than NIANBAO_MAX_RETRY_AFTER is
-given up on, with the reason recorded.
-"""
+Every request to that host waits until then (a random download delay could cut the wait short,
+so the middleware holds requests itself), and Scrapy's RetryMiddleware retries as usual; a host
+that asks for longer than NIANBAO_MAX_RETRY_AFTER is given up on, with the reason recorded."""
 
 from __future__ import annotations
 
+import asyncio
 from email.utils import parsedate_to_datetime
-from time import time
+from time import monotonic, time
 
 from scrapy import Request
 from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
+from scrapy.utils.httpobj import urlparse_cached
 
 
 def retry_after_seconds(value: bytes) -> float | None:
@@ -31,10 +32,16 @@ class RetryAfterMiddleware:
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
         self.max_wait = crawler.settings.getfloat("NIANBAO_MAX_RETRY_AFTER")
+        self.not_before: dict[str, float] = {}  # host → monotonic time its next request may go
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RetryAfterMiddleware:
         return cls(crawler)
+
+    async def process_request(self, request: Request) -> None:
+        wait = self.not_before.get(urlparse_cached(request).netloc, 0) - monotonic()
+        if wait > 0:
+            await asyncio.sleep(wait)
 
     def process_response(self, request: Request, response: Response) -> Response:
         header = response.headers.get("Retry-After")
@@ -46,8 +53,6 @@ class RetryAfterMiddleware:
         if wait > self.max_wait:
             raise IgnoreRequest(f"HTTP {response.status}: the server asks to retry after {wait:.0f} s "
                                 f"(more than NIANBAO_MAX_RETRY_AFTER={self.max_wait:.0f})")
-        downloader = self.crawler.engine.downloader
-        slot = downloader.slots.get(downloader.get_slot_key(request))
-        if slot is not None:
-            slot.delay = max(slot.delay, wait)
+        host = urlparse_cached(request).netloc
+        self.not_before[host] = max(self.not_before.get(host, 0), monotonic() + wait)
         return response
