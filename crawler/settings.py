@@ -17,6 +17,8 @@ NIANBAO_PROXY = None  # http://[user:pass@]host:port for every fetch
 NIANBAO_RUN_TRIGGER = "manual"
 #: Stop following a list's pagination after this many pages (a guard against endless pagers).
 NIANBAO_MAX_LIST_PAGES = 500
+#: At most this many requests for one site in one crawl (a guard against traps nothing else caught).
+NIANBAO_MAX_REQUESTS_PER_SITE = 20_000
 #: Hanweb dataproxy: records asked for per POST, as real JCMS list pages do (3 pages of 15).
 NIANBAO_HANWEB_GROUP = 45
 #: Print a line per archived report and attachment (the CLI switches it on).

@@ -173,3 +173,18 @@ def test_bad_setting_is_a_configuration_error(home_env, tmp_path):
     registry.write_text("sites:\n  - {id: a, name: 甲县, home: 'http://www.a.gov.cn/'}\n", "utf-8")
     result = run_nianbao("crawl", "--sites", str(registry), "-s", "concurrency", env=home_env, check=False)
     assert result.returncode == 2 and b"NAME=VALUE" in result.stderr
+
+
+def test_a_site_gets_at_most_its_request_budget(home_env, tmp_path):
+    from tests.simulator.server import SimulatorServer
+    from tests.simulator.world import build_world
+
+    world = build_world(counties=1)
+    registry = tmp_path / "sites.yaml"
+    registry.write_text(world.registry_yaml(), "utf-8")
+    with SimulatorServer(world) as server:
+        out = run_nianbao("crawl", "--sites", str(registry), "--proxy", server.proxy_url,
+                          "-s", "NIANBAO_MAX_REQUESTS_PER_SITE=10", env=home_env).stdout.decode()
+        pages = [u for _m, u in server.requests if not u.endswith("/robots.txt")]
+    assert "stopped: 10 requests for this site (NIANBAO_MAX_REQUESTS_PER_SITE)" in out
+    assert len(pages) <= 10

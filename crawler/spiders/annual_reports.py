@@ -58,6 +58,8 @@ class AnnualReportsSpider(Spider):
         spider.hanweb_group = crawler.settings.getint("NIANBAO_HANWEB_GROUP")
         spider.list_pages: dict[str, set[str]] = {}  # list pages asked for, per site
         spider.refused: set[tuple[str, str]] = set()  # (site, URL) already reported out of scope
+        spider.max_requests = crawler.settings.getint("NIANBAO_MAX_REQUESTS_PER_SITE")
+        spider.requests: dict[str, int] = {}  # requests made per site
         return spider
 
     async def start(self) -> AsyncIterator[Any]:
@@ -136,6 +138,9 @@ class AnnualReportsSpider(Spider):
                 yield FetchFailure(site.id, page.url, f"list pagination stopped after {self.max_list_pages} pages",
                                    "list")
                 break
+            if self._over_budget(site):
+                yield self._budget_failure(site, page.url, "list")
+                break
             seen.add(page.url)
             # Fetched plainly, like the first page: a page that needs the browser goes there the same way.
             yield page.replace(callback=self.parse_list, errback=self.failed,
@@ -174,9 +179,22 @@ class AnnualReportsSpider(Spider):
                  **meta: Any) -> Request | FetchFailure | None:
         if not self.scopes[site.id].allows(url):
             return self._out_of_scope(site, url, kind)
+        if self._over_budget(site):
+            return self._budget_failure(site, url, kind)
         headers = {"Referer": referrer} if referrer else None
         return Request(url, callback=callback, errback=self.failed, headers=headers,
                        meta={"site": site.id, "kind": kind, "dont_obey_robotstxt": not site.obey_robots, **meta})
+
+    def _over_budget(self, site: Site) -> bool:
+        """Counts a request for the site; True past NIANBAO_MAX_REQUESTS_PER_SITE (a trap nothing else caught)."""
+        self.requests[site.id] = self.requests.get(site.id, 0) + 1
+        return self.requests[site.id] > self.max_requests
+
+    def _budget_failure(self, site: Site, url: str, kind: str) -> FetchFailure | None:
+        if self.requests[site.id] != self.max_requests + 1:
+            return None  # said once
+        return FetchFailure(site.id, url, f"stopped: {self.max_requests} requests for this site "
+                            "(NIANBAO_MAX_REQUESTS_PER_SITE)", kind)
 
     def _out_of_scope(self, site: Site, url: str, kind: str) -> FetchFailure | None:
         """Recorded once per URL: a mirror linked from every list page is one problem, not fifty."""
