@@ -1,0 +1,104 @@
+"""How well does nianbao find the reports? Recall, precision and manners on the simulated world.
+
+Crawls every site of the hard simulated world (gkmlpt, script-rendered lists, JS challenges,
+wrong charsets, download endpoints, discovery, traps, robots) plus the ordinary one, through the
+full pipeline, then compares the archive with what was planted:
+
+    python bench/recall.py            # prints the figures; --json for machine-readable output
+
+It is a benchmark: it prints figures and exits 0; 1 only if the crawl itself fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from collections import Counter
+from datetime import datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from archive.catalog import Catalog  # noqa: E402
+from archive.storage import IntegrityError, open_store  # noqa: E402
+from crawler.registry import parse_registry  # noqa: E402
+from crawler.scope import Scope  # noqa: E402
+from nianbao.config import Config  # noqa: E402
+from tests.simulator import build_hard_world, build_world  # noqa: E402
+from tests.simulator.server import SimulatorServer  # noqa: E402
+
+
+def crawl(world, home: Path) -> tuple[list[str], float]:
+    home.mkdir(parents=True)
+    registry = home / "sites.yaml"
+    registry.write_text(world.registry_yaml(), "utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NIANBAO_")}
+    env["NIANBAO_HOME"] = str(home)
+    with SimulatorServer(world) as server:
+        started = datetime.now()
+        subprocess.run([sys.executable, "-m", "nianbao", "crawl", "--sites", str(registry), "--proxy",
+                        server.proxy_url], env=env, cwd=ROOT, check=True, capture_output=True)
+        return [url for _method, url in server.requests], (datetime.now() - started).total_seconds()
+
+
+def measure(world, home: Path) -> dict[str, float | int]:
+    requests, seconds = crawl(world, home)
+    config = Config.from_env({}, home=str(home))
+    catalog, store = Catalog(config.catalog, create=False), open_store(config, create=False)
+    captures = list(catalog.captures())
+    reports = {c.url: c.sha256 for c in captures if c.kind == "report"}
+    attachments = {c.url: c.sha256 for c in captures if c.kind == "attachment"}
+    planted = {r.url: r.sha256 for r in world.reports}
+    planted_files = {a.url: a.sha256 for a in world.attachments}
+    mismatches = 0
+    for sha256 in {c.sha256 for c in captures}:
+        try:
+            store.get(sha256)
+        except IntegrityError:
+            mismatches += 1
+    scopes = [Scope(site) for site in parse_registry(world.registry_yaml(), "world").sites]
+    out_of_scope = [u for u in requests if not any(scope.allows(u) for scope in scopes)]
+    run = catalog.run(max(c.run_id for c in captures))
+    rendered = sum(v for k, v in run.stats.items() if k.endswith("/rendered"))
+    needing = sum(1 for s in world.sites if s.platform == "spa" for u in set(requests)
+                  if u.startswith(s.report_lists[0].split("?")[0]))
+    per_second = Counter((c.site, c.fetched_at.replace(microsecond=0)) for c in captures)
+    return {
+        "sites": len(world.sites),
+        "report_recall": sum(reports.get(u) == h for u, h in planted.items()) / len(planted),
+        "attachment_recall": sum(attachments.get(u) == h for u, h in planted_files.items()) / len(planted_files),
+        "precision": sum(planted.get(u) == h for u, h in reports.items()) / max(1, len(reports)),
+        "checksum_mismatches": mismatches,
+        "out_of_scope_fetches": len(out_of_scope),
+        "pages_rendered": rendered,
+        "pages_needing_render": needing,
+        "max_captures_per_host_second": max(per_second.values()),
+        "crawl_seconds": round(seconds, 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    args = parser.parse_args()
+    results = {}
+    with tempfile.TemporaryDirectory(prefix="nianbao-recall-") as tmp:
+        for name, world in (("ordinary", build_world()), ("hard", build_hard_world())):
+            results[name] = measure(world, Path(tmp) / name)
+    if args.json:
+        print(json.dumps(results, indent=2))
+        return
+    names = list(results)
+    print(f"{'':<30}" + "".join(f"{n:>12}" for n in names))
+    for key in results[names[0]]:
+        values = [results[n][key] for n in names]
+        print(f"{key:<30}" + "".join(f"{v:>12.3f}" if isinstance(v, float) else f"{v:>12}" for v in values))
+
+
+if __name__ == "__main__":
+    main()
