@@ -48,6 +48,9 @@ RETRY_ENABLED = True
 RETRY_TIMES = 2
 #: Longest Retry-After (seconds) waited for; a host asking for more is given up on, with the reason.
 NIANBAO_MAX_RETRY_AFTER = 300
+#: Pause after a host's first transient failure, doubled for each one more in a row, up to the max.
+NIANBAO_BACKOFF_BASE = 1.0
+NIANBAO_BACKOFF_MAX = 60.0
 RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
 COOKIES_ENABLED = True
 

@@ -92,17 +92,18 @@ def test_redirects_to_internal_addresses_are_refused(home_env, tmp_path):
 class BusyProxy(Quiet):
     """A forward proxy for a busy portal: 503 with Retry-After first, the (empty) list after."""
 
-    retry_after = "2"
+    retry_after: str | None = "2"
+    failing = 1  # answers to give 503 before the list
     seen: list[tuple[float, str]] = []
 
     def do_GET(self) -> None:  # noqa: N802 - http.server's naming
         import time
 
-        first = not any(path == self.path for _t, path in BusyProxy.seen)
+        failing = sum(path == self.path for _t, path in BusyProxy.seen) < BusyProxy.failing
         BusyProxy.seen.append((time.monotonic(), self.path))
-        status, body = (503, b"busy") if first and self.path.endswith("list.html") else (200, b"<html></html>")
+        status, body = (503, b"busy") if failing and self.path.endswith("list.html") else (200, b"<html></html>")
         self.send_response(status)
-        if status == 503:
+        if status == 503 and BusyProxy.retry_after:
             self.send_header("Retry-After", BusyProxy.retry_after)
         self.send_header("Content-Type", "text/html")
         self.send_header("Content-Length", str(len(body)))
@@ -110,8 +111,8 @@ class BusyProxy(Quiet):
         self.wfile.write(body)
 
 
-def crawl_busy_portal(home_env, tmp_path, retry_after: str) -> str:
-    BusyProxy.retry_after, BusyProxy.seen = retry_after, []
+def crawl_busy_portal(home_env, tmp_path, retry_after: str | None, failing: int = 1) -> str:
+    BusyProxy.retry_after, BusyProxy.failing, BusyProxy.seen = retry_after, failing, []
     registry = tmp_path / "sites.yaml"
     registry.write_text("sites:\n  - {id: busy, name: 繁忙县, home: 'http://www.busy.gov.cn/',\n"
                         "     report_lists: ['http://www.busy.gov.cn/list.html']}\n", "utf-8")
@@ -125,6 +126,14 @@ def test_retry_after_is_honoured(home_env, tmp_path):
     assert len(tries) == 2 and tries[1] - tries[0] >= 1.9
     (row,) = [line.split() for line in out.splitlines() if line.startswith("busy ")]
     assert row == ["busy", "0", "0", "1", "0"]  # the list archived on the second try, no error
+
+
+def test_transient_failures_back_off_doubling(home_env, tmp_path):
+    out = crawl_busy_portal(home_env, tmp_path, None, failing=2)
+    tries = [t for t, path in BusyProxy.seen if path.endswith("list.html")]
+    assert len(tries) == 3 and tries[1] - tries[0] >= 0.9 and tries[2] - tries[1] >= 1.9  # 1 s, then 2 s
+    (row,) = [line.split() for line in out.splitlines() if line.startswith("busy ")]
+    assert row == ["busy", "0", "0", "1", "0"]
 
 
 def test_too_long_retry_after_is_given_up_with_the_reason(home_env, tmp_path):

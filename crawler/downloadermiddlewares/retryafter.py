@@ -1,4 +1,8 @@
-"""Honour Retry-After: a county portal that answers 429 or 503 with it says how long to stay away.
+"""Honour Retry-After, and back off from hosts that fail: a struggling county portal gets room.
+
+A 429 or 503 with Retry-After says how long to stay away. Without one, each transient failure in
+a row (a retryable status, a timeout, a dropped connection) doubles the host's pause, from
+NIANBAO_BACKOFF_BASE up to NIANBAO_BACKOFF_MAX seconds; a success ends it.
 
 Every request to that host waits until then (a random download delay could cut the wait short,
 so the middleware holds requests itself), and Scrapy's RetryMiddleware retries as usual; a host
@@ -7,6 +11,7 @@ that asks for longer than NIANBAO_MAX_RETRY_AFTER is given up on, with the reaso
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from email.utils import parsedate_to_datetime
 from time import monotonic, time
 
@@ -33,6 +38,10 @@ class RetryAfterMiddleware:
         self.crawler = crawler
         self.max_wait = crawler.settings.getfloat("NIANBAO_MAX_RETRY_AFTER")
         self.not_before: dict[str, float] = {}  # host → monotonic time its next request may go
+        self.failures: Counter[str] = Counter()  # host → transient failures in a row
+        self.retry_codes = set(crawler.settings.getlist("RETRY_HTTP_CODES", [])) | {429, 503}
+        self.base = crawler.settings.getfloat("NIANBAO_BACKOFF_BASE")
+        self.longest = crawler.settings.getfloat("NIANBAO_BACKOFF_MAX")
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RetryAfterMiddleware:
@@ -44,15 +53,27 @@ class RetryAfterMiddleware:
             await asyncio.sleep(wait)
 
     def process_response(self, request: Request, response: Response) -> Response:
-        header = response.headers.get("Retry-After")
-        if response.status not in (429, 503) or header is None:
+        host = urlparse_cached(request).netloc
+        if int(response.status) not in self.retry_codes:
+            self.failures.pop(host, None)
             return response
-        wait = retry_after_seconds(header)
+        header = response.headers.get("Retry-After") if response.status in (429, 503) else None
+        wait = retry_after_seconds(header) if header is not None else None
         if wait is None:
+            self._back_off(host)
             return response
         if wait > self.max_wait:
             raise IgnoreRequest(f"HTTP {response.status}: the server asks to retry after {wait:.0f} s "
                                 f"(more than NIANBAO_MAX_RETRY_AFTER={self.max_wait:.0f})")
-        host = urlparse_cached(request).netloc
-        self.not_before[host] = max(self.not_before.get(host, 0), monotonic() + wait)
+        self._pause(host, wait)
         return response
+
+    def process_exception(self, request: Request, exception: Exception) -> None:
+        self._back_off(urlparse_cached(request).netloc)
+
+    def _back_off(self, host: str) -> None:
+        self.failures[host] += 1
+        self._pause(host, min(self.longest, self.base * 2 ** (self.failures[host] - 1)))
+
+    def _pause(self, host: str, seconds: float) -> None:
+        self.not_before[host] = max(self.not_before.get(host, 0), monotonic() + seconds)
