@@ -13,39 +13,34 @@ from urllib.parse import urlsplit
 
 from scrapy.http import TextResponse
 
+from crawler.listings.base import anchors
+
 _SECTION = re.compile(r"^(政府信息公开|政务信息公开|政务公开|信息公开)(目录|专栏|平台)?$")
 _COLUMN = re.compile(r"(信息公开|政务公开)?(工作)?(年度报告|年报)$")
 _NOT_COLUMN = re.compile(r"政府工作报告|解读|指南|要点|统计")
 _SUB_COLUMN = re.compile(r"^(\d{4}\s*年度?|\d{4})$|部门|乡镇|街道|县直|单位|区直|市直")
 
 
-def _links(response: TextResponse) -> list[tuple[str, str]]:
-    links = []
-    for a in response.selector.root.iter("a"):
-        href = (a.get("href") or "").strip()
-        if href and not href.startswith(("#", "javascript:", "mailto:")):
-            links.append((response.urljoin(href), " ".join(a.text_content().split())))
-    return links
-
-
 def sections(response: TextResponse) -> list[str]:
     """Links to the disclosure section (where the annual-report column usually is)."""
-    return list(dict.fromkeys(url for url, text in _links(response) if _SECTION.match(text)))
+    return list(dict.fromkeys(e.url for e in anchors(response.selector, response) if _SECTION.match(e.title)))
 
 
 def report_columns(response: TextResponse) -> list[str]:
     """Links to annual-report columns (年度报告, 政府信息公开年报 …)."""
-    return list(dict.fromkeys(url for url, text in _links(response)
-                              if _COLUMN.search(text) and not _NOT_COLUMN.search(text) and url != response.url))
+    return list(dict.fromkeys(e.url for e in anchors(response.selector, response)
+                              if _COLUMN.search(e.title) and not _NOT_COLUMN.search(e.title) and e.url != response.url))
 
 
 def sub_columns(response: TextResponse) -> list[str]:
     """Sub-columns of an annual-report column: per year, per kind of agency, below its own path."""
-    base = posixpath.dirname(urlsplit(response.url).path).rstrip("/") + "/"
+    here = urlsplit(response.url)
+    base = posixpath.dirname(here.path).rstrip("/") + "/"
     found = []
-    for url, text in _links(response):
+    for entry in anchors(response.selector, response):
+        url, text = entry.url, entry.title
         parts = urlsplit(url)
-        if parts.netloc == urlsplit(response.url).netloc and parts.path.startswith(base) \
+        if parts.netloc == here.netloc and parts.path.startswith(base) \
                 and posixpath.dirname(parts.path).rstrip("/") + "/" != base and _SUB_COLUMN.search(text):
             found.append(url)
     return list(dict.fromkeys(found))

@@ -46,7 +46,7 @@ class ObjectStore(ABC):
         is written again (same key, same bytes: a repair, never a change).
         """
         digest, key = sha256_hex(data), object_key(sha256_hex(data))
-        if not (self.has(digest, len(data)) and self._intact(key, data)):
+        if not self._intact(key, data):  # missing, another size or other bytes: (re)write
             self._write(key, data, digest)
             self._verify(key, data, digest)
         return digest

@@ -14,6 +14,8 @@ from urllib.parse import unquote, urlsplit
 
 from scrapy.settings import BaseSettings
 
+from nianbao.config import from_settings
+
 #: Where Chromium usually is: Debian's package, other distributions, Google's build.
 CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome",
               "/usr/bin/google-chrome-stable", "/snap/bin/chromium")
@@ -51,7 +53,7 @@ class BrowserAddon:
         chromium = find_chromium(settings.get("NIANBAO_CHROMIUM") or os.environ.get("NIANBAO_CHROMIUM"))
         if chromium:
             options.setdefault("executable_path", chromium)
-        proxy = settings.get("NIANBAO_PROXY") or os.environ.get("NIANBAO_PROXY")
+        proxy = from_settings(settings).proxy
         if proxy:
             options.setdefault("proxy", proxy_option(proxy))
         settings.set("PLAYWRIGHT_LAUNCH_OPTIONS", options, priority="addon")
