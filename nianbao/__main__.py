@@ -1,3 +1,3 @@
 from nianbao.cli import main
 
-main()
+main(prog_name="nianbao")

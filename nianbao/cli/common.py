@@ -1,0 +1,70 @@
+"""What every command shares: configuration from the group's options, errors, exit statuses."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import NoReturn
+
+import click
+
+from archive.catalog import Catalog, CatalogError
+from archive.storage import StorageError, open_store
+from nianbao.config import Config, ConfigError
+
+#: Exit status for configuration that cannot work (registry, storage, catalog, proxy).
+EXIT_CONFIG = 2
+EXIT_FAILED = 1
+#: Exit status when every site asked for is being crawled by another run.
+EXIT_BUSY = 3
+
+
+class Context:
+    def __init__(self, overrides: dict[str, str | None]) -> None:
+        self.overrides = overrides
+
+    def config(self) -> Config:
+        return Config.from_env(**self.overrides)
+
+
+def fail(message: str, code: int = EXIT_CONFIG) -> NoReturn:
+    click.echo(f"nianbao: error: {message}", err=True)
+    sys.exit(code)
+
+
+def open_archive(ctx: Context, *, store: bool = True, create: bool = False):
+    """Config, catalog and store; read-only commands never create an archive where there is none."""
+    try:
+        config = ctx.config()
+        catalog = Catalog(config.catalog, create=create)
+        return config, catalog, (open_store(config, create=create) if store else None)
+    except (ConfigError, CatalogError, StorageError) as exc:
+        fail(str(exc))
+
+
+def parse_setting(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition("=")
+    if not sep or not name.strip().isidentifier() or name.strip().upper() != name.strip():
+        raise ConfigError(f"-s {text!r}: expected NAME=VALUE with an upper-case setting name")
+    return name.strip(), value
+
+
+def write_file(target: Path, data: bytes) -> None:
+    """Write beside the target and rename, so an interrupted get never leaves a partial file."""
+    if target.is_dir() or not target.name:
+        raise IsADirectoryError(21, "is a directory; give a file name")
+    if not target.parent.is_dir():
+        raise FileNotFoundError(2, f"directory {target.parent} does not exist")
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        umask = os.umask(0o022)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,88 @@
+"""``nianbao crawl``: a crawl by hand, recorded as a run like a scheduled one."""
+
+from __future__ import annotations
+
+import socket
+import sys
+from urllib.parse import urlsplit
+
+import click
+from sqlalchemy.exc import SQLAlchemyError
+
+from archive.catalog import Catalog
+from crawler.registry import RegistryError, load_registry
+from nianbao.config import ConfigError, check_proxy_url, redact
+
+from .common import EXIT_FAILED, Context, fail, open_archive, parse_setting
+
+
+@click.command()
+@click.option("--sites", "sites_file", type=click.Path(dir_okay=False), help="Registry YAML (default: national).")
+@click.option("--site", "site_keys", multiple=True, help="Site id or name; repeat for more (default: all).")
+@click.option("--proxy", envvar="NIANBAO_PROXY", help="HTTP proxy for every fetch (http://[user:pass@]host:port).")
+@click.option("-s", "--set", "settings", multiple=True, metavar="NAME=VALUE",
+              help="A crawler setting (see crawler/settings.py), e.g. -s CONCURRENT_REQUESTS_PER_DOMAIN=1.")
+@click.option("--log-level", default="WARNING", show_default=True, help="Scrapy's log level on stderr.",
+              type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
+@click.pass_obj
+def crawl(ctx: Context, sites_file: str | None, site_keys: tuple[str, ...], proxy: str | None,
+          settings: tuple[str, ...], log_level: str) -> None:
+    """Crawl the sites' report lists and archive every report and attachment.
+
+    Progress (a line per report and attachment) goes to stderr, the summary table to stdout.
+    """
+    ctx.overrides["proxy"] = proxy
+    try:
+        registry = load_registry(sites_file)
+        if not site_keys and sites_file is None:
+            raise RegistryError("name the sites to crawl with --site ID (or give a registry with --sites FILE): "
+                                f"the national registry has {len(registry)} sites")
+        sites = registry.select(list(site_keys)) if site_keys else registry.sites
+        if proxy:
+            _check_proxy(proxy)
+        overrides = dict(parse_setting(text) for text in settings)
+    except (RegistryError, ConfigError) as exc:
+        fail(str(exc))
+    config, catalog, _store = open_archive(ctx, create=True)  # fails here, before any fetch, on bad storage or catalog
+
+    from crawler.runner import run_crawl
+
+    click.echo(f"crawling {len(sites)} site(s) from {registry.source}"
+               + (f" through proxy {redact(config.proxy)}" if config.proxy else ""), err=True)
+    run_id = run_crawl(config, [s.id for s in sites], sites_file, log_level, overrides)
+    try:
+        print_summary(catalog, run_id, [s.id for s in sites])
+    except SQLAlchemyError as exc:
+        fail(f"the crawl ended, but the catalog cannot be read: {getattr(exc, 'orig', None) or exc}", EXIT_FAILED)
+
+
+def print_summary(catalog: Catalog, run_id: int | None, site_ids: list[str]) -> None:
+    """The table a person reads after a crawl; exits 1 when the run did not finish."""
+    run = catalog.run(run_id) if run_id else None
+    if run is None:
+        fail("the crawl did not start; see the log above", EXIT_FAILED)
+    summary = catalog.site_summary(run_id)
+    click.echo(f"\nrun {run_id} {run.status}" + (f": {run.stats['stopped']}" if run.stats.get("stopped") else ""))
+    click.echo(f"{'site':<24} {'reports':>8} {'attachments':>12} {'list pages':>11} {'errors':>7}")
+    for site_id in site_ids:
+        row = summary.get(site_id, {})
+        click.echo(f"{site_id:<24} {row.get('report', 0):>8} {row.get('attachment', 0):>12} "
+                   f"{row.get('list', 0):>11} {row.get('errors', 0):>7}")
+    failures = catalog.failures(run=run_id)
+    if failures:
+        click.echo(f"\n{len(failures)} error(s); first ones:")
+        for failure in failures[:10]:
+            click.echo(f"  {failure.site}: {failure.reason}: {failure.url}")
+    if run.status != "finished":
+        sys.exit(EXIT_FAILED)
+
+
+
+def _check_proxy(proxy: str) -> None:
+    """A proxy that is not there would turn every site into an error: say so before crawling."""
+    check_proxy_url(proxy)
+    parts = urlsplit(proxy)
+    try:
+        socket.create_connection((parts.hostname, parts.port), timeout=10).close()
+    except OSError as exc:
+        raise ConfigError(f"proxy {redact(proxy)!r} is unreachable: {exc.strerror or exc}") from None
