@@ -7,6 +7,9 @@ is written in the same transaction: the queue never names a capture that is not 
 
 from __future__ import annotations
 
+import os
+import socket
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,6 +29,7 @@ from sqlalchemy import (
     insert,
     inspect,
     select,
+    update,
 )
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
@@ -54,15 +58,41 @@ class Base(DeclarativeBase):
     type_annotation_map = {dict[str, Any]: JSON, list[str]: JSON}
 
 
+#: A run's status: ``running`` until it ends as one of the others.
+RUN_STATUSES = ("running", "finished", "failed", "cancelled")
+
+
 class Run(Base):
+    """One crawl, by hand or scheduled, with its figures (stats, see crawler.runfigures)."""
+
     __tablename__ = "runs"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     trigger: Mapped[str] = mapped_column(String(32), default="manual")
     sites: Mapped[list[str]] = mapped_column(default=list)
     started_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime)
-    status: Mapped[str] = mapped_column(String(16), default="running")
+    status: Mapped[str] = mapped_column(String(16), default="running", index=True)
     stats: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    #: When stats were last written: a running run's figures are refreshed as it goes.
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime)
+    host: Mapped[str | None] = mapped_column(String(255))
+    pid: Mapped[int | None] = mapped_column(Integer)
+    #: The run's JSON-lines log, stored in object storage when the run ended.
+    log_sha256: Mapped[str | None] = mapped_column(String(64))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "trigger": self.trigger, "sites": self.sites, "status": self.status,
+                "started_at": isoformat(self.started_at), "finished_at": isoformat(self.finished_at),
+                "updated_at": isoformat(self.updated_at), "host": self.host, "pid": self.pid,
+                "log_sha256": self.log_sha256, "stats": self.stats}
+
+
+class RunSite(Base):
+    """Which sites a run crawled: the per-site view (last run, last success) without reading JSON."""
+
+    __tablename__ = "run_sites"
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), primary_key=True)
+    site: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
 
 
 class Capture(Base):
@@ -86,6 +116,8 @@ class Capture(Base):
     agency_kind: Mapped[str | None] = mapped_column(String(16))
     title: Mapped[str | None] = mapped_column(Text)
     filename: Mapped[str | None] = mapped_column(Text)
+    #: ``new`` (URL first captured), ``changed`` (a body not seen at this URL before) or ``same``.
+    novelty: Mapped[str | None] = mapped_column(String(8))
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -107,6 +139,7 @@ class Capture(Base):
             "referrer": self.referrer,
             "fetched_at": isoformat(self.fetched_at),
             "run": self.run_id,
+            "novelty": self.novelty,
         }
 
 
@@ -182,37 +215,82 @@ class Catalog:
             if "already exists" not in str(exc):
                 raise
             Base.metadata.create_all(self.engine)  # another process created them at the same moment
+        self._add_new_columns()
+
+    def _add_new_columns(self) -> None:
+        """Columns added since a catalog was created, added to it (all nullable, so no data moves)."""
+        inspector = inspect(self.engine)
+        with self.engine.begin() as conn:
+            for table in Base.metadata.sorted_tables:
+                present = {c["name"] for c in inspector.get_columns(table.name)}
+                for column in table.columns:
+                    if column.name not in present and column.nullable:
+                        kind = column.type.compile(dialect=self.engine.dialect)
+                        conn.exec_driver_sql(f'ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}')
 
     # -- runs -------------------------------------------------------------------------------
     def start_run(self, sites: list[str], trigger: str = "manual") -> int:
         with self.sessions.begin() as session:
-            run = Run(sites=sites, trigger=trigger)
+            run = Run(sites=sites, trigger=trigger, host=socket.gethostname(), pid=os.getpid(), updated_at=utcnow())
             session.add(run)
             session.flush()
+            session.add_all(RunSite(run_id=run.id, site=site) for site in sites)
             return run.id
 
-    def finish_run(self, run_id: int, status: str, stats: dict[str, Any]) -> None:
+    def update_run(self, run_id: int, stats: dict[str, Any]) -> None:
+        """A running run's figures so far (live progress)."""
+        with self.sessions.begin() as session:
+            session.execute(update(Run).where(Run.id == run_id).values(stats=stats, updated_at=utcnow()))
+
+    def finish_run(self, run_id: int, status: str, stats: dict[str, Any], log_sha256: str | None = None) -> None:
         with self.sessions.begin() as session:
             run = session.get(Run, run_id)
-            run.status, run.stats, run.finished_at = status, stats, utcnow()
+            run.status, run.stats, run.log_sha256 = status, stats, log_sha256
+            run.finished_at = run.updated_at = utcnow()
+
+    def end_dead_runs(self) -> list[int]:
+        """Runs left ``running`` by a crawl process of this host that is gone (killed, machine reset): failed."""
+        host, ended = socket.gethostname(), []
+        with self.sessions.begin() as session:
+            for run in session.scalars(select(Run).where(Run.status == "running", Run.host == host)):
+                if run.pid is not None and not _alive(run.pid):
+                    run.status, run.finished_at = "failed", utcnow()
+                    run.stats = {**run.stats, "stopped": f"the crawl process ({run.pid}) ended without closing the run"}
+                    ended.append(run.id)
+        return ended
 
     def run(self, run_id: int) -> Run | None:
         with self.sessions() as session:
             return session.get(Run, run_id)
 
+    def runs(self, site: str | None = None, status: str | None = None, limit: int | None = None) -> list[Run]:
+        """Runs, newest first."""
+        query = select(Run).order_by(Run.id.desc()).limit(limit)
+        if site:
+            query = query.where(Run.id.in_(select(RunSite.run_id).where(RunSite.site == site)))
+        if status:
+            query = query.where(Run.status == status)
+        with self.sessions() as session:
+            return list(session.scalars(query))
+
     # -- writing ----------------------------------------------------------------------------
-    def record(self, captures: Iterable[dict[str, Any]] = (), failures: Iterable[dict[str, Any]] = ()) -> None:
-        """Commit captures, their parse requests and failures in one transaction.
+    def record(self, captures: Iterable[dict[str, Any]] = (),
+               failures: Iterable[dict[str, Any]] = ()) -> Counter[str]:
+        """Commit captures, their parse requests and failures in one transaction; count what is new.
 
         Rows are plain dicts of column values, inserted in bulk (one statement per table): the
         crawl records a row per body, and ORM objects would cost more than the fetch. A body
         already queued once (the same report crawled again) is not queued again: the parser's
-        result for those bytes stands.
+        result for those bytes stands. Returns counts by ``new/KIND`` (a URL first captured) and
+        ``changed/KIND`` (a body not seen at its URL before), and of ``new_bodies`` and
+        ``new_bytes`` the archive did not hold before.
         """
         captures, failures = list(captures), list(failures)
         now = utcnow()
+        counts: Counter[str] = Counter()
         with self.engine.begin() as conn:
             if captures:
+                self._mark_novelty(conn, captures, counts)
                 ids = conn.execute(insert(Capture).returning(Capture.id, sort_by_parameter_order=True),
                                    captures).scalars().all()
                 parsed = {c["sha256"] for c in captures if c["kind"] in PARSED_KINDS}
@@ -227,6 +305,27 @@ class Catalog:
                     conn.execute(insert(ParseRequest), requests)
             if failures:
                 conn.execute(insert(Failure), [{"at": now, **f} for f in failures])
+        return counts
+
+    @staticmethod
+    def _mark_novelty(conn: Any, captures: list[dict[str, Any]], counts: Counter[str]) -> None:
+        """Set each row's ``novelty`` against what the catalog holds, and count what is new."""
+        urls = {c["url"] for c in captures}
+        seen: dict[str, set[str]] = {}
+        for url, digest in conn.execute(select(Capture.url, Capture.sha256).where(Capture.url.in_(urls))):
+            seen.setdefault(url, set()).add(digest)
+        digests = {c["sha256"] for c in captures}
+        stored = set(conn.scalars(select(Capture.sha256).where(Capture.sha256.in_(digests)).distinct()))
+        for capture in captures:
+            bodies = seen.setdefault(capture["url"], set())
+            capture["novelty"] = "same" if capture["sha256"] in bodies else "changed" if bodies else "new"
+            bodies.add(capture["sha256"])
+            if capture["novelty"] != "same":
+                counts[f"{capture['novelty']}/{capture['kind']}"] += 1
+            if capture["sha256"] not in stored:
+                stored.add(capture["sha256"])
+                counts["new_bodies"] += 1
+                counts["new_bytes"] += capture["size"]
 
     def record_list(self, site: str, url: str, run_id: int | None) -> None:
         with self.sessions.begin() as session:
@@ -298,6 +397,16 @@ class Catalog:
             for site, count in rows:
                 summary.setdefault(site, {})["errors"] = count
         return summary
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _plain_url(url: str) -> str:

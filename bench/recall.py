@@ -64,7 +64,7 @@ def measure(world, home: Path) -> dict[str, float | int]:
     scopes = [Scope(site) for site in parse_registry(world.registry_yaml(), "world").sites]
     out_of_scope = [u for u in requests if not any(scope.allows(u) for scope in scopes)]
     run = catalog.run(max(c.run_id for c in captures))
-    rendered = sum(v for k, v in run.stats.items() if k.endswith("/rendered"))
+    rendered = run.stats["rendered"]
     needing = sum(1 for s in world.sites if s.platform == "spa" for u in set(requests)
                   if u.startswith(s.report_lists[0].split("?")[0]))
     per_second = Counter((c.site, c.fetched_at.replace(microsecond=0)) for c in captures)

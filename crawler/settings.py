@@ -30,6 +30,10 @@ NIANBAO_CATALOG_GROUP_SIZE = 64
 NIANBAO_CATALOG_GROUP_DELAY = 0.25
 #: Threads storing bodies in object storage while the crawl goes on.
 NIANBAO_STORE_THREADS = 4
+#: Seconds between updates of a running run's figures in the catalog (live progress); 0: only at the end.
+NIANBAO_RUN_UPDATE_INTERVAL = 5.0
+#: Lowest level kept in the run's JSON-lines log (NIANBAO_HOME/logs/run-N.jsonl); empty: no run log.
+NIANBAO_RUN_LOG_LEVEL = "INFO"
 
 # -- politeness ---------------------------------------------------------------------------
 USER_AGENT = "nianbao/0.1 (+https://github.com/nianbao/nianbao; annual-report archive crawler)"
@@ -74,6 +78,7 @@ DOWNLOADER_MIDDLEWARES = {
 }
 EXTENSIONS = {
     "crawler.extensions.progress.Progress": 500,
+    "crawler.extensions.runlog.RunLog": 510,
 }
 ITEM_PIPELINES = {
     "crawler.pipelines.archive.ArchivePipeline": 300,

@@ -22,6 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from archive import catalog as cat
 from archive.storage import StorageError, open_store
 from crawler.items import Capture, FetchFailure, FoundList
+from crawler.runfigures import reason_class, run_figures
 from nianbao.config import from_settings
 
 from .groupcommit import GroupCommit
@@ -46,6 +47,8 @@ class ArchivePipeline:
         self.store_failures = 0
         self.store_failures_max = max(1, crawler.settings.getint("NIANBAO_MAX_STORAGE_FAILURES"))
         self._closing: asyncio.Task[None] | None = None
+        self._progress: asyncio.Task[None] | None = None
+        self.update_interval = crawler.settings.getfloat("NIANBAO_RUN_UPDATE_INTERVAL")
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ArchivePipeline:
@@ -61,12 +64,24 @@ class ArchivePipeline:
         self.crawler.stats.set_value("nianbao/run_id", self.run_id)
         logger.info("run %s: archiving into %s, catalog %s", self.run_id, self.store.location,
                     self.catalog.engine.url.render_as_string(hide_password=True))
+        if self.update_interval > 0:
+            self._progress = asyncio.get_running_loop().create_task(self._publish_progress())
+
+    async def _publish_progress(self) -> None:
+        """Refresh the run's figures in the catalog now and then, for whoever watches it live."""
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(self.update_interval)
+            figures = run_figures(self.crawler.stats.get_stats())
+            try:
+                await loop.run_in_executor(self.catalog_pool, self.catalog.update_run, self.run_id, figures)
+            except SQLAlchemyError as exc:  # progress is a courtesy; recording captures is what matters
+                logger.warning("run %s: figures not updated: %s", self.run_id, _reason(exc))
 
     async def process_item(self, item: Any) -> Any:
         loop = asyncio.get_running_loop()
         if isinstance(item, FetchFailure):
-            self._count(item.site, "errors")
-            logger.info("%s: %s — %s", item.site, item.url, item.reason)
+            self._count_failure(item)
             try:
                 await loop.run_in_executor(self.catalog_pool, self._record_failure, item)
             except SQLAlchemyError as exc:
@@ -94,7 +109,8 @@ class ArchivePipeline:
             raise DropItem(f"{item.url}: not recorded: {exc}") from exc
         self._count(item.site, item.kind)
         if item.kind in cat.PARSED_KINDS:
-            logger.info("archived %s %s %s %s", item.kind, item.site, item.year or "", item.title or item.url)
+            logger.info("archived %s %s %s %s", item.kind, item.site, item.year or "", item.title or item.url,
+                        extra={"event": "archived", "site": item.site, "url": item.url})
         return item
 
     def _stop(self, reason: str, why: str) -> None:
@@ -114,7 +130,7 @@ class ArchivePipeline:
     async def _not_archived(self, item: Capture, reason: str) -> NoReturn:
         """Record why a body was not kept, then drop it: it never reaches the catalog or the queue."""
         failure = FetchFailure(item.site, item.url, f"not archived: {reason}", item.kind)
-        self._count(item.site, "errors")
+        self._count_failure(failure)
         try:
             await asyncio.get_running_loop().run_in_executor(self.catalog_pool, self._record_failure, failure)
         except SQLAlchemyError as exc:
@@ -122,18 +138,22 @@ class ArchivePipeline:
         raise DropItem(f"{item.url}: {reason}")
 
     def close_spider(self) -> None:
+        if self._progress:
+            self._progress.cancel()
         self.store_pool.shutdown(wait=True)
         self.catalog_pool.shutdown(wait=True)
 
     def spider_closed(self, reason: str) -> None:
         status = {"finished": "finished", "shutdown": "cancelled"}.get(reason, "failed")
-        stats = {k.removeprefix("nianbao/"): v for k, v in self.crawler.stats.get_stats().items()
-                 if k.startswith("nianbao/") and k != "nianbao/run_id"}
-        self.catalog.finish_run(self.run_id, status, stats)
+        stats = self.crawler.stats
+        stats.set_value("nianbao/finish_reason", reason)
+        self.catalog.finish_run(self.run_id, status, run_figures(stats.get_stats()),
+                                stats.get_value("nianbao/log_sha256"))
 
     def _commit(self, rows: list[dict[str, Any]]) -> None:
         self.store.flush()  # the objects durable first, then the rows that refer to them
-        self.catalog.record(rows)
+        for key, count in self.catalog.record(rows).items():
+            self.crawler.stats.inc_value(f"nianbao/catalog/{key}", count)
 
     def _record_failure(self, failure: FetchFailure) -> None:
         self.catalog.record(failures=[{"run_id": self.run_id, "site": failure.site, "url": failure.url,
@@ -141,6 +161,12 @@ class ArchivePipeline:
 
     def _count(self, site: str, what: str) -> None:
         self.crawler.stats.inc_value(f"nianbao/{site}/{what}")
+
+    def _count_failure(self, failure: FetchFailure) -> None:
+        self._count(failure.site, "errors")
+        self.crawler.stats.inc_value(f"nianbao/by_reason/{reason_class(failure.reason)}")
+        logger.info("%s: %s — %s", failure.site, failure.url, failure.reason,
+                    extra={"event": "failed", "site": failure.site, "url": failure.url, "reason": failure.reason})
 
 
 def _row(item: Capture, digest: str, run_id: int | None) -> dict[str, Any]:

@@ -12,8 +12,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from archive.catalog import Catalog
 from crawler.registry import RegistryError, load_registry
 from nianbao.config import ConfigError, check_proxy_url, redact
+from scheduler.locks import SiteLocks
 
-from .common import EXIT_FAILED, Context, fail, open_archive, parse_setting
+from .common import EXIT_BUSY, EXIT_FAILED, Context, fail, open_archive, parse_setting
 
 
 @click.command()
@@ -24,12 +25,15 @@ from .common import EXIT_FAILED, Context, fail, open_archive, parse_setting
               help="A crawler setting (see crawler/settings.py), e.g. -s CONCURRENT_REQUESTS_PER_DOMAIN=1.")
 @click.option("--log-level", default="WARNING", show_default=True, help="Scrapy's log level on stderr.",
               type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
+@click.option("--trigger", default="manual", hidden=True, type=click.Choice(["manual", "schedule"]),
+              help="Who started the run (the scheduler says so).")
 @click.pass_obj
 def crawl(ctx: Context, sites_file: str | None, site_keys: tuple[str, ...], proxy: str | None,
-          settings: tuple[str, ...], log_level: str) -> None:
+          settings: tuple[str, ...], log_level: str, trigger: str) -> None:
     """Crawl the sites' report lists and archive every report and attachment.
 
     Progress (a line per report and attachment) goes to stderr, the summary table to stdout.
+    A site another crawl is working on is left to it (exit 3 when that leaves nothing).
     """
     ctx.overrides["proxy"] = proxy
     try:
@@ -44,11 +48,19 @@ def crawl(ctx: Context, sites_file: str | None, site_keys: tuple[str, ...], prox
     except (RegistryError, ConfigError) as exc:
         fail(str(exc))
     config, catalog, _store = open_archive(ctx, create=True)  # fails here, before any fetch, on bad storage or catalog
+    locks = SiteLocks(config.home)
+    busy = locks.acquire([s.id for s in sites])
+    for site_id, holder in busy.items():
+        click.echo(f"nianbao: {site_id} is being crawled by {holder}; left to that crawl", err=True)
+    sites = [s for s in sites if s.id not in busy]
+    if not sites:
+        fail("every site asked for is being crawled already", EXIT_BUSY)
 
     from crawler.runner import run_crawl
 
     click.echo(f"crawling {len(sites)} site(s) from {registry.source}"
                + (f" through proxy {redact(config.proxy)}" if config.proxy else ""), err=True)
+    overrides["NIANBAO_RUN_TRIGGER"] = trigger
     run_id = run_crawl(config, [s.id for s in sites], sites_file, log_level, overrides)
     try:
         print_summary(catalog, run_id, [s.id for s in sites])
