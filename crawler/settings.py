@@ -102,3 +102,5 @@ FEED_EXPORT_ENCODING = "utf-8"
 LOG_LEVEL = "INFO"
 LOGSTATS_INTERVAL = 30.0
 TELNETCONSOLE_ENABLED = False
+#: Scrapy's code-execution HTTP server in every crawl: no door into a scheduled crawl, and no job files in ~.
+REMOTE_CONTROL_ENABLED = False

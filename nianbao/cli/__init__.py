@@ -11,6 +11,7 @@ from .archive import archive
 from .common import Context
 from .crawl import crawl
 from .parse_queue import parse_queue
+from .runs import runs
 from .sites import sites
 
 
@@ -25,5 +26,5 @@ def main(ctx: click.Context, home: str | None, storage: str | None, catalog: str
 
 
 
-for command in (crawl, sites, archive, parse_queue):
+for command in (crawl, sites, archive, parse_queue, runs):
     main.add_command(command)

@@ -124,6 +124,13 @@ class World:
         self._routes[url] = ({"Content-Type": content_type}, LazyBody(length, url))  # type: ignore[assignment]
         self.oversize.append(url)
 
+    def revise(self, url: str, extra: bytes = b"\n<!-- revised -->\n") -> str:
+        """A county replaces a published page or file (a correction): new bytes at the same URL."""
+        headers, stored = self._routes[url]
+        body = (zlib.decompress(stored) if self._compress else stored) + extra
+        return self.add(url, body, headers["Content-Type"], {k: v for k, v in headers.items() if k != "Content-Type"},
+                        listed=False)
+
     def plant(self, site: str, e: Entry, sha256: str) -> None:
         if e.kind == "report":
             self.reports.append(Planted(e.url, site, e.year, e.agency, e.agency_kind, e.title, sha256))
