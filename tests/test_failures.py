@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import sqlite3
 import subprocess
@@ -84,6 +85,14 @@ def test_failing_site_is_reported_not_fatal(world, home_env, tmp_path):
     reports = next(line for line in out.splitlines() if line.startswith(site.id + " "))
     assert int(reports.split()[1]) == sum(1 for r in world.reports if r.site == site.id)
     assert "hunter2" not in out + err and "crawler:***@127.0.0.1" in err
+    [(stats,)] = catalog_rows(Path(home_env["NIANBAO_HOME"]), "SELECT stats FROM runs")
+    stats = json.loads(stats)
+    assert stats["errors_by_reason"] == {"HTTP 404": 1} and stats["sites"]["gone"]["errors"] == 1
+    log = Path(home_env["NIANBAO_HOME"], "logs", "run-1.jsonl").read_text("utf-8")
+    failed = [json.loads(line) for line in log.splitlines() if '"failed"' in line]
+    assert [(f["site"], f["url"], f["reason"]) for f in failed] == [
+        ("gone", "http://www.gone.gov.cn/xxgk/nb/index.html", "HTTP 404")]
+    assert "hunter2" not in log  # the run log is DEBUG-free, but proxies must not leak into it either
 
 
 def test_storage_dying_mid_crawl_leaves_no_capture_without_its_object(world, registry, home_env, tmp_path):
@@ -116,7 +125,8 @@ def test_storage_dying_mid_crawl_leaves_no_capture_without_its_object(world, reg
         failed_urls = {u for (u,) in failures}
         archived = {u for (u,) in catalog_rows(home, "SELECT url FROM captures")}
         assert failed_urls.isdisjoint(archived)
-        assert catalog_rows(home, "SELECT status FROM runs") == [("failed",)]
+        assert catalog_rows(home, "SELECT status, log_sha256 FROM runs") == [("failed", None)]
+        assert '"event": "ended"' in (home / "logs" / "run-1.jsonl").read_text("utf-8")  # kept on disk
     finally:
         server_s3.stop()
 
