@@ -39,6 +39,8 @@ from nianbao.config import redact
 
 #: Kinds of capture whose bodies go on to parsing; list pages are kept but not parsed.
 PARSED_KINDS = frozenset({"report", "attachment"})
+#: Answers that say a page seen before is no more: recorded as a capture whose novelty is ``gone``.
+GONE_STATUSES = (404, 410)
 
 
 class CatalogError(RuntimeError):
@@ -52,6 +54,16 @@ def utcnow() -> datetime:
 def isoformat(moment: datetime | None) -> str | None:
     """UTC timestamps as printed everywhere: ``2024-03-01T08:00:00.123456Z``."""
     return None if moment is None else moment.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+
+
+def parse_moment(text: str) -> datetime:
+    """A moment as people and the CLI write it (``2023-03-01``, ``2023-03-01T08:00:00``, with ``Z`` or
+    an offset, the microseconds ``history`` prints), as naive UTC like the catalog's timestamps."""
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("z", "Z"))
+    except ValueError:
+        raise ValueError(f"{text!r} is not a time: use 2023-03-01 or 2023-03-01T08:00:00Z") from None
+    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
 
 
 class Base(DeclarativeBase):
@@ -116,7 +128,8 @@ class Capture(Base):
     agency_kind: Mapped[str | None] = mapped_column(String(16))
     title: Mapped[str | None] = mapped_column(Text)
     filename: Mapped[str | None] = mapped_column(Text)
-    #: ``new`` (URL first captured), ``changed`` (a body not seen at this URL before) or ``same``.
+    #: ``new`` (URL first captured), ``changed`` (a body not seen at this URL before), ``same`` (a
+    #: revisit: the body was captured here before) or ``gone`` (404/410 where there was a page).
     novelty: Mapped[str | None] = mapped_column(String(8))
 
     def as_dict(self) -> dict[str, Any]:
@@ -181,6 +194,22 @@ class DiscoveredList(Base):
     url: Mapped[str] = mapped_column(Text)
     run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id"))
     found_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class FixityAudit(Base):
+    """One ``archive verify``: how many objects were re-read and re-hashed, and what was wrong."""
+
+    __tablename__ = "fixity_audits"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(DateTime)
+    finished_at: Mapped[datetime] = mapped_column(DateTime)
+    storage: Mapped[str] = mapped_column(Text)
+    sample: Mapped[int | None] = mapped_column(Integer)
+    checked: Mapped[int] = mapped_column(Integer)
+    missing: Mapped[int] = mapped_column(Integer)
+    corrupt: Mapped[int] = mapped_column(Integer)
+    unreadable: Mapped[int] = mapped_column(Integer)
+    problems: Mapped[list[Any]] = mapped_column(JSON, default=list)
 
 
 class Catalog:
@@ -293,11 +322,11 @@ class Catalog:
                 self._mark_novelty(conn, captures, counts)
                 ids = conn.execute(insert(Capture).returning(Capture.id, sort_by_parameter_order=True),
                                    captures).scalars().all()
-                parsed = {c["sha256"] for c in captures if c["kind"] in PARSED_KINDS}
+                parsed = {c["sha256"] for c in captures if _parsed(c)}
                 queued = set(conn.scalars(select(ParseRequest.sha256).where(ParseRequest.sha256.in_(parsed))))
                 requests = []
                 for capture_id, capture in zip(ids, captures, strict=True):
-                    if capture["kind"] in PARSED_KINDS and capture["sha256"] not in queued:
+                    if _parsed(capture) and capture["sha256"] not in queued:
                         queued.add(capture["sha256"])
                         requests.append({"capture_id": capture_id, "sha256": capture["sha256"],
                                          "state": "pending", "enqueued_at": now})
@@ -312,12 +341,17 @@ class Catalog:
         """Set each row's ``novelty`` against what the catalog holds, and count what is new."""
         urls = {c["url"] for c in captures}
         seen: dict[str, set[str]] = {}
-        for url, digest in conn.execute(select(Capture.url, Capture.sha256).where(Capture.url.in_(urls))):
+        query = select(Capture.url, Capture.sha256).where(Capture.url.in_(urls), Capture.status.not_in(GONE_STATUSES))
+        for url, digest in conn.execute(query):
             seen.setdefault(url, set()).add(digest)
         digests = {c["sha256"] for c in captures}
         stored = set(conn.scalars(select(Capture.sha256).where(Capture.sha256.in_(digests)).distinct()))
         for capture in captures:
             bodies = seen.setdefault(capture["url"], set())
+            if capture["status"] in GONE_STATUSES:  # the page went away; what it held before stays
+                capture["novelty"] = "gone"
+                counts[f"gone/{capture['kind']}"] += 1
+                continue
             capture["novelty"] = "same" if capture["sha256"] in bodies else "changed" if bodies else "new"
             bodies.add(capture["sha256"])
             if capture["novelty"] != "same":
@@ -354,13 +388,60 @@ class Catalog:
         with self.sessions() as session:
             yield from session.scalars(query.execution_options(yield_per=500))
 
-    def latest_capture(self, url: str) -> Capture | None:
-        """The newest capture of ``url`` as requested or as redirected to (host case and #fragment aside)."""
+    def captures_of(self, url: str) -> list[Capture]:
+        """Every capture of ``url`` as requested or as redirected to (host case and #fragment aside), oldest first."""
         variants = {url, _plain_url(url)}
         query = (select(Capture).where(Capture.url.in_(variants) | Capture.final_url.in_(variants))
-                 .order_by(Capture.fetched_at.desc(), Capture.id.desc()).limit(1))
+                 .order_by(Capture.fetched_at, Capture.id))
         with self.sessions() as session:
-            return session.scalars(query).first()
+            return list(session.scalars(query))
+
+    def latest_capture(self, url: str) -> Capture | None:
+        """The newest capture of ``url`` that has a body to give (not a 404/410 that said it is gone)."""
+        held = [c for c in self.captures_of(url) if c.novelty != "gone"]
+        return held[-1] if held else None
+
+    def known_urls(self, sites: list[str]) -> dict[str, Capture]:
+        """Each URL of these sites with a body in the archive, and its newest capture (what a recrawl asks after)."""
+        query = select(Capture).where(Capture.site.in_(sites)).order_by(Capture.id)
+        known: dict[str, Capture] = {}
+        with self.sessions() as session:
+            for capture in session.scalars(query.execution_options(yield_per=1000)):
+                for url in {capture.url, capture.final_url}:
+                    if capture.novelty == "gone":
+                        known.pop(url, None)
+                    else:
+                        known[url] = capture
+        return known
+
+    def objects(self) -> dict[str, int]:
+        """Every object the catalog refers to (bodies and run logs), with its size when known."""
+        with self.sessions() as session:
+            found = {digest: size for digest, size in session.execute(
+                select(Capture.sha256, func.max(Capture.size)).group_by(Capture.sha256))}
+            for digest in session.scalars(select(Run.log_sha256).where(Run.log_sha256.is_not(None))):
+                found.setdefault(digest, None)
+        return found
+
+    def referrers(self, sha256: str, limit: int = 20) -> list[dict[str, Any]]:
+        """Who refers to an object: captures (site, URL, time) and runs whose log it is."""
+        with self.sessions() as session:
+            rows = [{"capture": c.id, "site": c.site, "url": c.url, "fetched_at": isoformat(c.fetched_at)}
+                    for c in session.scalars(select(Capture).where(Capture.sha256 == sha256)
+                                             .order_by(Capture.id).limit(limit))]
+            rows += [{"run_log": run_id} for run_id in session.scalars(select(Run.id).where(Run.log_sha256 == sha256))]
+        return rows
+
+    def record_audit(self, **facts: Any) -> int:
+        with self.sessions.begin() as session:
+            audit = FixityAudit(**facts)
+            session.add(audit)
+            session.flush()
+            return audit.id
+
+    def audits(self, limit: int = 20) -> list[FixityAudit]:
+        with self.sessions() as session:
+            return list(session.scalars(select(FixityAudit).order_by(FixityAudit.id.desc()).limit(limit)))
 
     def failures(self, run: int | None = None, site: str | None = None) -> list[Failure]:
         query = select(Failure).order_by(Failure.id)
@@ -397,6 +478,10 @@ class Catalog:
             for site, count in rows:
                 summary.setdefault(site, {})["errors"] = count
         return summary
+
+
+def _parsed(capture: dict[str, Any]) -> bool:
+    return capture["kind"] in PARSED_KINDS and capture["novelty"] != "gone"
 
 
 def _alive(pid: int) -> bool:

@@ -26,6 +26,8 @@ class Capture:
     agency_kind: str | None = None
     title: str | None = None
     filename: str | None = None
+    #: The digest of the archived body this capture repeats (answered 304): nothing to store.
+    stored: str | None = None
 
 
 @dataclass

@@ -37,10 +37,12 @@ def run_figures(stats: dict[str, Any]) -> dict[str, Any]:
     figures: dict[str, Any] = {
         "requests": stats.get("downloader/request_count", 0),
         "responses": dict(sorted(responses.items())),
+        "not_modified": counts.get("not_modified", 0),  # answered 304: the archived body was reused
         "rendered": totals["rendered"],
         "reports": totals["reports"],
         "new_reports": counts.get("catalog/new/report", 0),
         "new_versions": counts.get("catalog/changed/report", 0) + counts.get("catalog/changed/attachment", 0),
+        "gone": counts.get("catalog/gone/report", 0) + counts.get("catalog/gone/attachment", 0),
         "attachments": totals["attachments"],
         "list_pages": totals["list_pages"],
         "objects_stored": counts.get("catalog/new_bodies", 0),

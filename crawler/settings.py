@@ -30,10 +30,30 @@ NIANBAO_CATALOG_GROUP_SIZE = 64
 NIANBAO_CATALOG_GROUP_DELAY = 0.25
 #: Threads storing bodies in object storage while the crawl goes on.
 NIANBAO_STORE_THREADS = 4
+#: Ask "changed since?" (If-None-Match / If-Modified-Since) for URLs archived before; a 304 is a revisit.
+NIANBAO_CONDITIONAL_REQUESTS = True
 #: Seconds between updates of a running run's figures in the catalog (live progress); 0: only at the end.
 NIANBAO_RUN_UPDATE_INTERVAL = 5.0
 #: Lowest level kept in the run's JSON-lines log (NIANBAO_HOME/logs/run-N.jsonl); empty: no run log.
 NIANBAO_RUN_LOG_LEVEL = "INFO"
+
+# -- scheduler ----------------------------------------------------------------------------
+# Read by `nianbao schedule` (scheduler/service.py): `-s NAME=VALUE` first, then the environment variable.
+#: Cron expressions for every site, separated by ';' (5 fields, or 6 with seconds first; H = from the site id).
+#: None: the spring plan, weekly in February–April and once in the first week of every other month.
+NIANBAO_SCHEDULE = None
+#: Time zone the expressions are read in.
+NIANBAO_SCHEDULE_TIMEZONE = "Asia/Shanghai"
+#: At most this many seconds added at random to each scheduled start.
+NIANBAO_SCHEDULE_JITTER = 600
+#: Crawls running at once (each is a process; the machine has 2 cores).
+NIANBAO_SCHEDULE_MAX_CRAWLS = 2
+#: A run missed while the service was down still runs (once) if the service is back within this many seconds.
+NIANBAO_SCHEDULE_MISFIRE_GRACE = 7 * 24 * 3600
+#: Seconds between the service's heartbeats (NIANBAO_HOME/scheduler.json; pause/resume by others seen).
+NIANBAO_SCHEDULE_HEARTBEAT = 30
+#: On SIGTERM, seconds running crawls get to close their runs before they are killed.
+NIANBAO_SHUTDOWN_GRACE = 600
 
 # -- politeness ---------------------------------------------------------------------------
 USER_AGENT = "nianbao/0.1 (+https://github.com/nianbao/nianbao; annual-report archive crawler)"
@@ -73,6 +93,8 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.downloadermiddlewares.retryafter.RetryAfterMiddleware": 560,
     # After HttpCompressionMiddleware (590) has decoded the body: the <meta> is only readable then.
     "crawler.downloadermiddlewares.charset.CharsetMiddleware": 580,
+    # Answers pass it before HttpCompressionMiddleware (590): a 304 becomes the archived (decoded) body.
+    "crawler.downloadermiddlewares.revisit.RevisitMiddleware": 595,
     # Before CookiesMiddleware (700): the cookies a browser pass got go into Scrapy's jar with the repeat.
     "crawler.downloadermiddlewares.challenge.ChallengeMiddleware": 650,
 }

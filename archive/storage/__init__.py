@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from nianbao.config import Config
 
-from .base import IntegrityError, ObjectStore, StorageError, object_key, sha256_hex
+from .base import IntegrityError, MissingObject, ObjectStore, StorageError, object_key, sha256_hex
 
 
 def open_store(config: Config, create: bool = True) -> ObjectStore:
@@ -22,4 +22,4 @@ def open_store(config: Config, create: bool = True) -> ObjectStore:
     return LocalStore.from_url(config.storage, create)
 
 
-__all__ = ["IntegrityError", "ObjectStore", "StorageError", "object_key", "open_store", "sha256_hex"]
+__all__ = ["IntegrityError", "MissingObject", "ObjectStore", "StorageError", "object_key", "open_store", "sha256_hex"]

@@ -22,6 +22,10 @@ class IntegrityError(StorageError):
     """Stored bytes are missing or do not match their digest."""
 
 
+class MissingObject(IntegrityError):
+    """An object the catalog refers to is not in the store at all."""
+
+
 def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 

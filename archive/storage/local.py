@@ -7,7 +7,7 @@ import threading
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from .base import IntegrityError, ObjectStore, StorageError, object_key
+from .base import IntegrityError, MissingObject, ObjectStore, StorageError, object_key
 
 
 class LocalStore(ObjectStore):
@@ -101,6 +101,6 @@ class LocalStore(ObjectStore):
         try:
             return (self.root / key).read_bytes()
         except FileNotFoundError:
-            raise IntegrityError(f"object {key} is missing from {self.location}") from None
+            raise MissingObject(f"object {key} is missing from {self.location}") from None
         except OSError as exc:
             raise StorageError(f"cannot read {key} from {self.location}: {exc.strerror}") from exc

@@ -12,7 +12,7 @@ from minio.error import MinioException, S3Error
 
 from nianbao.config import S3Credentials
 
-from .base import IntegrityError, ObjectStore, StorageError, object_key
+from .base import IntegrityError, MissingObject, ObjectStore, StorageError, object_key
 
 #: Bodies larger than this go up in parts; the ETag check below knows how S3 computes theirs.
 PART_SIZE = 16 * 1024 * 1024
@@ -116,7 +116,7 @@ class S3Store(ObjectStore):
             return response.read()
         except S3Error as exc:
             if exc.code in _MISSING:
-                raise IntegrityError(f"object {key} is missing from {self.location}") from None
+                raise MissingObject(f"object {key} is missing from {self.location}") from None
             raise StorageError(f"cannot read {key} from {self.location}: {_reason(exc)}") from exc
         except (MinioException, urllib3.exceptions.HTTPError) as exc:
             raise StorageError(f"cannot read {key} from {self.location}: {_reason(exc)}") from exc

@@ -93,7 +93,7 @@ class ArchivePipeline:
         if not isinstance(item, Capture):
             return item
         try:
-            digest = await loop.run_in_executor(self.store_pool, self._store, item.body)
+            digest = item.stored or await loop.run_in_executor(self.store_pool, self._store, item.body)
         except StorageError as exc:
             self.store_failures += 1
             if self.store_failures == self.store_failures_max:

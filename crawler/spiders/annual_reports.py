@@ -12,14 +12,15 @@ from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from scrapy import Request, Spider
+from scrapy import Request, Spider, signals
 from scrapy.crawler import Crawler
-from scrapy.exceptions import IgnoreRequest
+from scrapy.exceptions import DontCloseSpider, IgnoreRequest
 from scrapy.http import Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
-from archive.catalog import Catalog
+from archive.catalog import GONE_STATUSES, PARSED_KINDS, Catalog
+from archive.catalog import Capture as CatalogCapture
 from crawler import discovery
 from crawler.attachments import attachment_links, filename_from
 from crawler.items import Capture, FetchFailure, FoundList
@@ -60,14 +61,17 @@ class AnnualReportsSpider(Spider):
         spider.refused: set[tuple[str, str]] = set()  # (site, URL) already reported out of scope
         spider.max_requests = crawler.settings.getint("NIANBAO_MAX_REQUESTS_PER_SITE")
         spider.requests: dict[str, int] = {}  # requests made per site
+        spider.asked: set[str] = set()  # URLs requested in this crawl
+        spider.known: dict[str, CatalogCapture] = {}  # URLs archived before: asked "changed since?"
+        crawler.signals.connect(spider.recheck_known, signal=signals.spider_idle)
         return spider
 
     async def start(self) -> AsyncIterator[Any]:
-        catalog = None
+        catalog = Catalog(from_settings(self.crawler.settings).catalog)
+        self.known = catalog.known_urls(sorted(self.sites))
         for site in self.sites.values():
             lists = list(site.report_lists)
             if not lists:  # discovered by an earlier crawl, or to be discovered from home now
-                catalog = catalog or Catalog(from_settings(self.crawler.settings).catalog)
                 lists = catalog.discovered_lists(site.id)
                 if not lists:
                     yield self._request(site, site.home, self.parse_home, kind="list", discovery_depth=0)
@@ -142,6 +146,7 @@ class AnnualReportsSpider(Spider):
                 yield self._budget_failure(site, page.url, "list")
                 break
             seen.add(page.url)
+            self.asked.add(page.url)
             # Fetched plainly, like the first page: a page that needs the browser goes there the same way.
             yield page.replace(callback=self.parse_list, errback=self.failed,
                                meta={**page.meta, "site": site.id, "kind": "list",
@@ -174,6 +179,29 @@ class AnnualReportsSpider(Spider):
         filename = filename_from(response, response.meta.get("link_text", ""))
         yield capture(response, "attachment", filename=filename, **response.meta["report"])
 
+    # -- what the lists no longer show ------------------------------------------------------
+    def recheck_known(self) -> None:
+        """Once the lists are done: ask after every report and attachment archived before that no list led to.
+
+        A report dropped from its list may still be online (a revisit) or gone (404/410,
+        recorded as such); either way the archive learns it, and its versions stay.
+        """
+        if getattr(self, "_rechecked", False):
+            return
+        self._rechecked = True
+        pending = [c for url, c in self.known.items() if url == c.url and url not in self.asked
+                   and c.kind in PARSED_KINDS and c.site in self.sites]
+        for prior in pending:
+            request = self._request(self.sites[prior.site], prior.url, self.parse_known, kind=prior.kind,
+                                    referrer=prior.referrer)
+            if isinstance(request, Request):
+                self.crawler.engine.crawl(request)
+        if pending:
+            raise DontCloseSpider
+
+    def parse_known(self, response: Response) -> Iterator[Any]:
+        yield capture(response, response.meta["kind"], **_facts(self.known[response.request.url]))
+
     # -- plumbing ---------------------------------------------------------------------------
     def _request(self, site: Site, url: str, callback: Any, kind: str, referrer: str | None = None,
                  **meta: Any) -> Request | FetchFailure | None:
@@ -182,6 +210,7 @@ class AnnualReportsSpider(Spider):
         if self._over_budget(site):
             return self._budget_failure(site, url, kind)
         headers = {"Referer": referrer} if referrer else None
+        self.asked.add(url)
         return Request(url, callback=callback, errback=self.failed, headers=headers,
                        meta={"site": site.id, "kind": kind, "dont_obey_robotstxt": not site.obey_robots, **meta})
 
@@ -203,21 +232,26 @@ class AnnualReportsSpider(Spider):
         self.refused.add((site.id, url))
         return FetchFailure(site.id, url, "out of scope: not a host of this site", kind)
 
-    def failed(self, failure: Failure) -> FetchFailure:
+    def failed(self, failure: Failure) -> FetchFailure | Capture:
         request = failure.request
+        prior = self.known.get(request.url)
+        if prior and isinstance(failure.value, HttpError) and failure.value.response.status in GONE_STATUSES:
+            return capture(failure.value.response, prior.kind, **_facts(prior))  # gone; its versions stay
         return FetchFailure(request.meta["site"], request.url, failure_reason(failure), request.meta.get("kind"))
 
 
 def capture(response: Response, kind: str, **facts: Any) -> Capture:
     request = response.request
     redirects = response.meta.get("redirect_urls") or []
+    revisit = response.meta.get("nianbao_revisit")  # answered 304: the body is the archived one
     return Capture(
         site=response.meta["site"],
         kind=kind,
         url=redirects[0] if redirects else request.url,
         final_url=response.url,
         method=request.method,
-        status=response.status,
+        status=304 if revisit else response.status,
+        stored=revisit,
         headers={k.decode("latin-1"): b", ".join(v).decode("latin-1") for k, v in response.headers.items()},
         body=response.body,
         fetched_at=datetime.now(UTC).replace(tzinfo=None),
@@ -225,6 +259,11 @@ def capture(response: Response, kind: str, **facts: Any) -> Capture:
         referrer=(request.headers.get("Referer") or b"").decode("latin-1") or None,
         **facts,
     )
+
+
+def _facts(prior: CatalogCapture) -> dict[str, Any]:
+    """What was known of an archived URL, for a capture made without its list (revisit or gone)."""
+    return {name: getattr(prior, name) for name in ("title", "year", "agency", "agency_kind", "filename")}
 
 
 def page_title(response: TextResponse) -> str | None:

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 import sys
 from pathlib import Path
 
 import click
 
-from archive.storage import IntegrityError, StorageError
+from archive import fixity, versions
+from archive.catalog import Capture, Catalog, isoformat, parse_moment
+from archive.storage import IntegrityError, ObjectStore, StorageError
+from archive.text import visible_text
 
 from .common import EXIT_FAILED, Context, fail, open_archive, write_file
 
@@ -38,20 +42,19 @@ def archive_list(ctx: Context, site: str | None, year: int | None, kind: str | N
 
 @archive.command("get")
 @click.argument("url")
+@click.option("--at", "at", metavar="TIME", help="The version current at TIME (as history prints it), not the latest.")
 @click.option("-o", "--output", default="-", show_default=True, help="File to write, or - for stdout.")
 @click.pass_obj
-def archive_get(ctx: Context, url: str, output: str) -> None:
-    """The archived bytes of URL's latest capture, verified against its SHA-256."""
+def archive_get(ctx: Context, url: str, at: str | None, output: str) -> None:
+    """The archived bytes of URL (latest, or current --at a time), verified against their SHA-256."""
     _config, catalog, store = open_archive(ctx)
-    capture = catalog.latest_capture(url)
-    if capture is None:
-        fail(f"{url} is not in the archive", EXIT_FAILED)
-    try:
-        data = store.get(capture.sha256)
-    except IntegrityError as exc:
-        fail(f"refusing to return {url}: {exc}", EXIT_FAILED)
-    except StorageError as exc:
-        fail(str(exc), EXIT_FAILED)
+    if at is None:
+        capture = catalog.latest_capture(url)
+        if capture is None:
+            fail(f"{url} is not in the archive", EXIT_FAILED)
+    else:
+        capture = _version_at(catalog, url, at)
+    data = _body(store, capture)
     if output == "-":
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
@@ -61,4 +64,111 @@ def archive_get(ctx: Context, url: str, output: str) -> None:
         write_file(target, data)
     except OSError as exc:
         fail(f"cannot write {output!r}: {exc.strerror or exc}", EXIT_FAILED)
-    click.echo(f"{target}: {len(data)} bytes, sha256 {capture.sha256}", err=True)
+    click.echo(f"{target}: {len(data)} bytes, sha256 {capture.sha256}, captured {isoformat(capture.fetched_at)}",
+               err=True)
+
+
+@archive.command("history")
+@click.argument("url")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object a line (the fields of archive list, and more).")
+@click.pass_obj
+def archive_history(ctx: Context, url: str, as_json: bool) -> None:
+    """Every capture of URL, oldest first: its version, and whether it was new, a revisit or gone."""
+    _config, catalog, _ = open_archive(ctx, store=False)
+    rows = versions.history(catalog, url)
+    if not rows:
+        fail(f"{url} is not in the archive", EXIT_FAILED)
+    for row in rows:
+        if as_json:
+            click.echo(json.dumps(row, ensure_ascii=False))
+        else:
+            what = "gone" if row["gone"] else "revisit" if row["revisit"] else "new"
+            click.echo(f"{row['fetched_at']}  {row['status']:>3}  v{row['version'] or '-':<3} {what:<8} "
+                       f"{row['sha256'][:16]}  {row['size']:>9}  run {row['run']}")
+
+
+@archive.command("diff")
+@click.argument("url")
+@click.option("--from", "since", metavar="TIME", help="The version current at TIME (default: the one before --to).")
+@click.option("--to", "until", metavar="TIME", help="The version current at TIME (default: the latest).")
+@click.pass_obj
+def archive_diff(ctx: Context, url: str, since: str | None, until: str | None) -> None:
+    """What changed in the visible text between two versions of URL (a unified diff)."""
+    _config, catalog, store = open_archive(ctx)
+    newer = _version_at(catalog, url, until) if until else catalog.latest_capture(url)
+    if newer is None:
+        fail(f"{url} is not in the archive", EXIT_FAILED)
+    if since:
+        older = _version_at(catalog, url, since)
+    else:
+        earlier = [c for c in catalog.captures_of(url)
+                   if c.novelty != "gone" and c.sha256 != newer.sha256 and c.fetched_at < newer.fetched_at]
+        if not earlier:
+            fail(f"{url} has one version only (captured {isoformat(newer.fetched_at)})", EXIT_FAILED)
+        older = earlier[-1]
+    texts = [visible_text(_body(store, c), c.content_type) for c in (older, newer)]
+    labels = [f"{url} @ {isoformat(c.fetched_at)} ({c.sha256[:12]})" for c in (older, newer)]
+    if older.sha256 == newer.sha256:
+        click.echo(f"the same version (sha256 {newer.sha256})", err=True)
+    elif None in texts:
+        click.echo(f"not text ({older.content_type or '?'}): {labels[0]} {older.size} bytes → "
+                   f"{labels[1]} {newer.size} bytes")
+    else:
+        old, new = ([line + "\n" for line in text.splitlines()] for text in texts)
+        click.echo("".join(difflib.unified_diff(old, new, labels[0], labels[1])), nl=False)
+
+
+@archive.command("documents")
+@click.option("--site", required=True, help="Site id.")
+@click.option("--year", type=int, help="Only reports of this report year.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object a line.")
+@click.pass_obj
+def archive_documents(ctx: Context, site: str, year: int | None, as_json: bool) -> None:
+    """A site's reports as documents: one per agency and year, with their URLs and versions."""
+    _config, catalog, _ = open_archive(ctx, store=False)
+    for doc in versions.documents(catalog, site, year):
+        if as_json:
+            click.echo(json.dumps(doc.as_dict(), ensure_ascii=False))
+        else:
+            state = "gone" if doc.gone else f"{len(doc.versions)} version(s)"
+            click.echo(f"{doc.year or '':<4} {state:<12} {doc.title or doc.agency or ''}  {' '.join(doc.urls)}")
+
+
+@archive.command("verify")
+@click.option("--sample", type=click.IntRange(min=1), help="Check this many objects chosen at random (default: all).")
+@click.option("--json", "as_json", is_flag=True, help="The audit as one JSON object.")
+@click.pass_obj
+def archive_verify(ctx: Context, sample: int | None, as_json: bool) -> None:
+    """Fixity audit: re-read stored objects, recompute SHA-256; exit 1 if any is missing or corrupt."""
+    _config, catalog, store = open_archive(ctx)
+    result = fixity.audit(catalog, store, sample)
+    if as_json:
+        click.echo(json.dumps({"audit": result.id, "storage": store.location, "checked": result.checked,
+                               "problems": result.problems}, ensure_ascii=False, indent=2))
+    else:
+        click.echo(f"audit {result.id}: {result.checked} object(s) checked in {store.location}: "
+                   f"{result.count('missing')} missing, {result.count('corrupt')} corrupt, "
+                   f"{result.count('unreadable')} unreadable")
+        for problem in result.problems:
+            click.echo(f"  {problem['problem']}: {problem['sha256']}: {problem['detail']}")
+            for ref in problem["referrers"]:
+                click.echo(f"    run {ref['run_log']} log" if "run_log" in ref else
+                           f"    capture {ref['capture']} {ref['site']} {ref['fetched_at']} {ref['url']}")
+    if not result.ok:
+        sys.exit(EXIT_FAILED)
+
+
+def _version_at(catalog: Catalog, url: str, at: str) -> Capture:
+    try:
+        return versions.capture_at(catalog, url, parse_moment(at))
+    except (ValueError, versions.NoVersion) as exc:
+        fail(str(exc), EXIT_FAILED)
+
+
+def _body(store: ObjectStore, capture: Capture) -> bytes:
+    try:
+        return store.get(capture.sha256)
+    except IntegrityError as exc:
+        fail(f"refusing to return {capture.url}: {exc}", EXIT_FAILED)
+    except StorageError as exc:
+        fail(str(exc), EXIT_FAILED)

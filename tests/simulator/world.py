@@ -14,9 +14,11 @@ import json
 import math
 import random
 import re
+import time
 import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from email.utils import formatdate, parsedate_to_datetime
 from functools import cache
 from urllib.parse import urlsplit
 
@@ -103,10 +105,13 @@ class World:
         host = urlsplit(url).hostname or ""
         self.hosts.add(host)
         stored = zlib.compress(body, 1) if self._compress else body
-        self._routes[url] = ({"Content-Type": content_type, **(headers or {})}, stored)
+        sha256 = hashlib.sha256(body).hexdigest()
+        # Validators as a static web server (nginx) sends them, so recrawls can ask "changed since?".
+        validators = {"ETag": f'"{sha256[:16]}"', "Last-Modified": formatdate(self._clock(), usegmt=True)}
+        self._routes[url] = ({"Content-Type": content_type, **validators, **(headers or {})}, stored)
         if listed:
             self.urls.append(url)
-        return hashlib.sha256(body).hexdigest()
+        return sha256
 
     def add_handler(self, host: str, path: str, handler: Handler) -> None:
         """Dynamic endpoint (Hanweb dataproxy/downfile) for requests with a query not served verbatim."""
@@ -124,12 +129,20 @@ class World:
         self._routes[url] = ({"Content-Type": content_type}, LazyBody(length, url))  # type: ignore[assignment]
         self.oversize.append(url)
 
-    def revise(self, url: str, extra: bytes = b"\n<!-- revised -->\n") -> str:
-        """A county replaces a published page or file (a correction): new bytes at the same URL."""
-        headers, stored = self._routes[url]
+    def revise(self, url: str, extra: bytes = b"\n<!-- revised -->\n") -> Callable[[], None]:
+        """A county replaces a published page or file (a correction): new bytes at the same URL.
+
+        Returns what puts the original back (worlds are shared by a test module's tests)."""
+        original = headers, stored = self._routes[url]
         body = (zlib.decompress(stored) if self._compress else stored) + extra
-        return self.add(url, body, headers["Content-Type"], {k: v for k, v in headers.items() if k != "Content-Type"},
-                        listed=False)
+        kept = {k: v for k, v in headers.items() if k not in ("Content-Type", "ETag", "Last-Modified")}
+        self.add(url, body, headers["Content-Type"], kept, listed=False)
+        return lambda: self._routes.__setitem__(url, original)
+
+    def remove(self, url: str) -> Callable[[], None]:
+        """The page is taken down (404 from now on); returns what puts it back."""
+        original = self._routes.pop(url)
+        return lambda: self._routes.__setitem__(url, original)
 
     def plant(self, site: str, e: Entry, sha256: str) -> None:
         if e.kind == "report":
@@ -168,10 +181,17 @@ class World:
             return 404, {"Content-Type": _HTML}, b"<html><body><h1>404 Not Found</h1></body></html>"
         if method.upper() not in ("GET", "HEAD"):
             return 405, {"Content-Type": _HTML, "Allow": "GET, HEAD"}, b"<html><body>405</body></html>"
-        headers, stored = route
+        answer, stored = route
+        if method.upper() == "GET" and _not_modified(answer, headers or {}):
+            return 304, {k: v for k, v in answer.items() if k in ("ETag", "Last-Modified")}, b""
         if isinstance(stored, LazyBody):
-            return 200, dict(headers), stored  # type: ignore[return-value]
-        return 200, dict(headers), zlib.decompress(stored) if self._compress else stored
+            return 200, dict(answer), stored  # type: ignore[return-value]
+        return 200, dict(answer), zlib.decompress(stored) if self._compress else stored
+
+    def _clock(self) -> float:
+        """Last-Modified times: whole seconds, and later for every revision, as on a real server."""
+        self._last_modified = max(getattr(self, "_last_modified", 0) + 1, int(time.time()))
+        return self._last_modified
 
     def registry_yaml(self) -> str:
         """The crawler's site registry for this world (same shape as the project's sites YAML)."""
@@ -287,3 +307,16 @@ def build_hard_world(seed: int = 2025) -> World:
     from .hard import build_hard_world as build
 
     return build(seed)
+
+
+def _not_modified(answer: Mapping[str, str], request: Mapping[str, str]) -> bool:
+    """RFC 9110 §13.1: If-None-Match decides when sent; otherwise If-Modified-Since."""
+    if request.get("If-None-Match"):
+        return answer.get("ETag") in {tag.strip() for tag in request["If-None-Match"].split(",")}
+    since, modified = request.get("If-Modified-Since"), answer.get("Last-Modified")
+    if not since or not modified:
+        return False
+    try:
+        return parsedate_to_datetime(modified) <= parsedate_to_datetime(since)
+    except (TypeError, ValueError):
+        return False

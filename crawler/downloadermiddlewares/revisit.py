@@ -1,0 +1,73 @@
+"""Recrawls ask "changed since?" and answer a 304 from the archive.
+
+A URL archived before is requested with the validators its server gave (If-None-Match,
+If-Modified-Since), so an unchanged report is not downloaded again. A 304 is turned into a
+response carrying the archived body (read back and verified), flagged as a revisit: the spider
+reads it as if fetched — an unchanged list page still leads to its reports — and the pipeline
+records a revisit capture without storing anything.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from scrapy import Request
+from scrapy.crawler import Crawler
+from scrapy.exceptions import NotConfigured
+from scrapy.http import Response
+from scrapy.responsetypes import responsetypes
+
+from archive.catalog import Capture
+from archive.storage import StorageError, open_store
+from nianbao.config import from_settings
+
+logger = logging.getLogger(__name__)
+
+#: Headers of a 304 that describe the (absent) transfer, not the archived body.
+_TRANSFER = {"content-length", "content-encoding", "transfer-encoding", "content-range"}
+
+
+class RevisitMiddleware:
+    def __init__(self, crawler: Crawler) -> None:
+        config = from_settings(crawler.settings)
+        self.store = open_store(config)
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> RevisitMiddleware:
+        if not crawler.settings.getbool("NIANBAO_CONDITIONAL_REQUESTS"):
+            raise NotConfigured
+        return cls(crawler)
+
+    def process_request(self, request: Request) -> None:
+        prior = getattr(self.crawler.spider, "known", {}).get(request.url)  # the spider read them from the catalog
+        if prior is None or request.method != "GET" or request.meta.get("playwright") or request.meta.get("refetch"):
+            return
+        request.meta["nianbao_prior"] = prior
+        headers = {k.lower(): v for k, v in prior.headers.items()}
+        if headers.get("etag"):
+            request.headers.setdefault("If-None-Match", headers["etag"])
+        if headers.get("last-modified"):
+            request.headers.setdefault("If-Modified-Since", headers["last-modified"])
+
+    async def process_response(self, request: Request, response: Response) -> Request | Response:
+        prior: Capture | None = request.meta.get("nianbao_prior")
+        if response.status != 304 or prior is None:
+            return response
+        try:
+            body = await asyncio.to_thread(self.store.get, prior.sha256)
+        except StorageError as exc:  # unchanged, but our copy is unreadable: fetch it whole (and so repair it)
+            logger.warning("%s: archived copy unreadable (%s); fetching it again", request.url, exc)
+            retry = request.replace(dont_filter=True, meta={**request.meta, "refetch": True})
+            for name in ("If-None-Match", "If-Modified-Since"):
+                retry.headers.pop(name, None)
+            del retry.meta["nianbao_prior"]
+            return retry
+        headers = {k: v for k, v in prior.headers.items() if k.lower() not in _TRANSFER}
+        headers.update({k.decode("latin-1"): b", ".join(v).decode("latin-1") for k, v in response.headers.items()
+                        if k.decode("latin-1").lower() not in _TRANSFER})  # a 304 updates the stored headers
+        cls = responsetypes.from_args(headers=headers, url=request.url, body=body)
+        request.meta["nianbao_revisit"] = prior.sha256
+        self.crawler.stats.inc_value("nianbao/not_modified")
+        return cls(url=request.url, status=200, headers=headers, body=body, request=request, flags=["revisit"])

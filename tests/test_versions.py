@@ -1,0 +1,181 @@
+"""An archivist's questions: what did this county publish, when, and what did it say before?
+
+One scenario through the CLI: a first crawl, an unchanged recrawl (answered 304), then the
+county corrects two reports and takes one down, and a third crawl. Then history, time travel,
+diffs, documents, and fixity audits that must find every damaged object.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from archive.catalog import Catalog, isoformat
+from archive.storage import object_key, open_store, sha256_hex
+from nianbao.config import Config
+from tests.conftest import run_nianbao
+from tests.simulator.server import SimulatorServer
+from tests.simulator.world import build_world
+
+CORRECTION = "<p>更正说明：第三部分统计数据有误，已于今日更正。</p>".encode()
+
+
+def _now() -> str:
+    time.sleep(0.01)
+    moment = isoformat(datetime.now(UTC).replace(tzinfo=None))
+    time.sleep(0.01)
+    return moment
+
+
+@pytest.fixture(scope="module")
+def scenario(tmp_path_factory):
+    world = build_world(counties=1)
+    tmp = tmp_path_factory.mktemp("versions")
+    registry = tmp / "sites.yaml"
+    registry.write_text(world.registry_yaml(), "utf-8")
+    env = {"NIANBAO_HOME": str(tmp / "home"), "PATH": "/usr/bin:/bin"}
+    pages = [r for r in world.reports if "html" in world.resolve("GET", r.url)[1]["Content-Type"]]
+    revised, removed = pages[:2], pages[2]
+    moments = {}
+    with SimulatorServer(world) as server:
+        args = ["crawl", "--sites", str(registry), "--proxy", server.proxy_url]
+        moments["before"] = _now()
+        run_nianbao(*args, env=env)
+        moments["first"] = _now()
+        run_nianbao(*args, env=env)
+        moments["second"] = _now()
+        undo = [world.revise(r.url, CORRECTION) for r in revised] + [world.remove(removed.url)]
+        try:
+            run_nianbao(*args, env=env)
+        finally:
+            for restore in undo:
+                restore()
+        moments["third"] = _now()
+    catalog = Catalog(f"sqlite:///{tmp}/home/catalog.sqlite3", create=False)
+    return world, env, catalog, revised, removed, moments
+
+
+def _json_lines(*args: str, env: dict[str, str]) -> list[dict]:
+    return [json.loads(line) for line in run_nianbao(*args, env=env).stdout.decode().splitlines()]
+
+
+def test_an_unchanged_recrawl_is_answered_from_the_archive(scenario):
+    _world, _env, catalog, *_ = scenario
+    third, second, first = catalog.runs()
+    captures = list(catalog.captures(run=second.id))
+    not_modified = sum(c.status == 304 for c in captures)
+    assert not_modified >= 0.9 * len(captures) and second.stats["not_modified"] == not_modified
+    assert second.stats["objects_stored"] == 0 and {c.novelty for c in captures} == {"same"}
+    assert (third.stats["new_versions"], third.stats["gone"], third.stats["new_reports"]) == (2, 1, 0)
+
+
+def test_history_numbers_versions_and_marks_revisits_and_gone(scenario):
+    world, env, _catalog, revised, removed, _ = scenario
+    history = _json_lines("archive", "history", revised[0].url, "--json", env=env)
+    assert [(h["version"], h["revisit"], h["status"]) for h in history] == [(1, False, 200), (1, True, 304),
+                                                                           (2, False, 200)]
+    assert history[0]["sha256"] == history[1]["sha256"] == revised[0].sha256 != history[2]["sha256"]
+    assert set(history[0]) >= set(_json_lines("archive", "list", "--kind", "report", "--json", env=env)[0])
+    gone = _json_lines("archive", "history", removed.url, "--json", env=env)
+    assert [(h["version"], h["gone"], h["status"]) for h in gone] == [(1, False, 200), (1, False, 304),
+                                                                      (None, True, 404)]
+    text = run_nianbao("archive", "history", removed.url, env=env).stdout.decode()
+    assert text.splitlines()[-1].split()[1:4] == ["404", "v-", "gone"]
+
+
+def test_get_at_a_moment_returns_the_version_current_then(scenario, tmp_path):
+    _world, env, _catalog, revised, removed, moments = scenario
+    url = revised[0].url
+    history = _json_lines("archive", "history", url, "--json", env=env)
+    for at, expected in ((history[0]["fetched_at"], revised[0].sha256), (moments["second"], revised[0].sha256),
+                         (moments["third"], history[2]["sha256"]), (history[2]["fetched_at"], history[2]["sha256"])):
+        body = run_nianbao("archive", "get", url, "--at", at, env=env).stdout
+        assert sha256_hex(body) == expected, at
+    assert CORRECTION in run_nianbao("archive", "get", url, env=env).stdout
+    early = run_nianbao("archive", "get", url, "--at", moments["before"], env=env, check=False)
+    assert early.returncode == 1 and b"was first captured at" in early.stderr
+    gone = run_nianbao("archive", "get", removed.url, "--at", moments["third"], env=env, check=False)
+    assert gone.returncode == 1 and b"was gone (HTTP 404)" in gone.stderr and b"last version" in gone.stderr
+    kept = run_nianbao("archive", "get", removed.url, "--at", moments["first"], "-o", str(tmp_path / "r"), env=env)
+    assert sha256_hex((tmp_path / "r").read_bytes()) == removed.sha256 and kept.returncode == 0
+    bad = run_nianbao("archive", "get", url, "--at", "last spring", env=env, check=False)
+    assert bad.returncode == 1 and b"is not a time" in bad.stderr
+
+
+def test_diff_shows_what_changed_in_the_visible_text(scenario):
+    _world, env, _catalog, revised, _removed, moments = scenario
+    diff = run_nianbao("archive", "diff", revised[1].url, env=env).stdout.decode()
+    added = [line for line in diff.splitlines() if line.startswith("+") and not line.startswith("+++")]
+    assert added == ["+" + CORRECTION.decode().removeprefix("<p>").removesuffix("</p>")]
+    assert not [line for line in diff.splitlines() if line.startswith("-") and not line.startswith("---")]
+    same = run_nianbao("archive", "diff", revised[1].url, "--from", moments["first"], "--to", moments["second"],
+                       env=env)
+    assert same.stdout == b"" and b"the same version" in same.stderr
+
+
+def test_documents_group_a_site_s_reports_with_their_versions(scenario):
+    world, env, catalog, revised, removed, _ = scenario
+    docs = _json_lines("archive", "documents", "--site", world.sites[0].id, "--json", env=env)
+    by_url = {d["urls"][0]: d for d in docs}
+    assert len(docs) == len({(r.agency, r.year) for r in world.reports})
+    assert all(by_url[r.url]["versions"] == 2 for r in revised)
+    assert by_url[removed.url]["gone"] and by_url[removed.url]["versions"] == 1
+    assert sum(d["gone"] for d in docs) == 1
+
+
+def test_a_report_republished_at_a_new_url_is_the_same_document(tmp_path):
+    catalog = Catalog(f"sqlite:///{tmp_path}/catalog.sqlite3")
+    row = {"site": "wanzai", "kind": "report", "final_url": "", "method": "GET", "status": 200, "headers": {},
+           "size": 1, "year": 2023, "agency": "万载县教育体育局", "agency_kind": "department", "title": "年报"}
+    catalog.record([{**row, "url": "http://www.wanzai.gov.cn/a.html", "sha256": "a" * 64,
+                     "fetched_at": datetime(2024, 1, 20)},
+                    {**row, "url": "http://www.wanzai.gov.cn/b.html", "sha256": "b" * 64,
+                     "fetched_at": datetime(2024, 3, 1)}])
+    from archive.versions import documents
+
+    [doc] = documents(catalog, "wanzai")
+    assert doc.urls == ["http://www.wanzai.gov.cn/a.html", "http://www.wanzai.gov.cn/b.html"]
+    assert doc.versions == ["a" * 64, "b" * 64]
+
+
+@pytest.mark.parametrize("backend", ["local", "s3"])
+def test_verify_finds_every_missing_and_corrupt_object(backend, tmp_path, request):
+    env = {"NIANBAO_HOME": str(tmp_path / "home"), "PATH": "/usr/bin:/bin"}
+    if backend == "s3":
+        env.update(request.getfixturevalue("s3_env"))
+    config = Config.from_env(env)
+    store, catalog = open_store(config), Catalog(config.catalog)
+    bodies = [f"第{i}份年度报告".encode() * 50 for i in range(6)]
+    digests = [store.put(body) for body in bodies]
+    now = datetime.now(UTC).replace(tzinfo=None)
+    catalog.record([{"site": "wanzai", "kind": "report", "url": f"http://www.wanzai.gov.cn/{i}.html",
+                     "final_url": f"http://www.wanzai.gov.cn/{i}.html", "status": 200, "headers": {},
+                     "fetched_at": now, "sha256": d, "size": len(bodies[i])} for i, d in enumerate(digests)])
+    assert run_nianbao("archive", "verify", env=env).returncode == 0
+    damaged = {digests[1]: "corrupt", digests[4]: "missing"}
+    if backend == "local":
+        (Path(env["NIANBAO_HOME"]) / "objects" / object_key(digests[1])).write_bytes(b"bit rot")
+        (Path(env["NIANBAO_HOME"]) / "objects" / object_key(digests[4])).unlink()
+    else:
+        client, bucket = request.getfixturevalue("s3_server").client(), config.storage.removeprefix("s3://")
+        client.put_object(bucket, object_key(digests[1]), io.BytesIO(b"bit rot"), 7)
+        client.remove_object(bucket, object_key(digests[4]))
+    result = run_nianbao("archive", "verify", "--json", env=env, check=False)
+    assert result.returncode == 1
+    report = json.loads(result.stdout)
+    assert report["checked"] == 6
+    assert {p["sha256"]: p["problem"] for p in report["problems"]} == damaged
+    assert {p["referrers"][0]["url"] for p in report["problems"]} == {"http://www.wanzai.gov.cn/1.html",
+                                                                       "http://www.wanzai.gov.cn/4.html"}
+    sampled = run_nianbao("archive", "verify", "--sample", "2", env=env, check=False)
+    assert b"2 object(s) checked" in sampled.stdout
+    audits = catalog.audits()
+    assert [a.checked for a in audits] == [2, 6, 6] and (audits[1].missing, audits[1].corrupt) == (1, 1)
+    assert (audits[2].missing, audits[2].corrupt) == (0, 0)
+    got = run_nianbao("archive", "get", "http://www.wanzai.gov.cn/1.html", env=env, check=False)
+    assert got.returncode == 1 and got.stdout == b"" and b"refusing to return" in got.stderr
