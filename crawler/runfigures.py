@@ -38,6 +38,7 @@ def run_figures(stats: dict[str, Any]) -> dict[str, Any]:
         "requests": stats.get("downloader/request_count", 0),
         "responses": dict(sorted(responses.items())),
         "not_modified": counts.get("not_modified", 0),  # answered 304: the archived body was reused
+        "fresh_skipped": counts.get("fresh_skipped", 0),  # confirmed within NIANBAO_RECHECK_AFTER: not asked
         "rendered": totals["rendered"],
         "reports": totals["reports"],
         "new_reports": counts.get("catalog/new/report", 0),

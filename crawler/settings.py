@@ -32,6 +32,9 @@ NIANBAO_CATALOG_GROUP_DELAY = 0.25
 NIANBAO_STORE_THREADS = 4
 #: Ask "changed since?" (If-None-Match / If-Modified-Since) for URLs archived before; a 304 is a revisit.
 NIANBAO_CONDITIONAL_REQUESTS = True
+#: A report or attachment confirmed (fetched, or answered 304) less than this many seconds ago is not asked
+#: about again: a rerun the same day fetches only what is new. Lists are always asked (conditionally).
+NIANBAO_RECHECK_AFTER = 6 * 3600
 #: Seconds between updates of a running run's figures in the catalog (live progress); 0: only at the end.
 NIANBAO_RUN_UPDATE_INTERVAL = 5.0
 #: Lowest level kept in the run's JSON-lines log (NIANBAO_HOME/logs/run-N.jsonl); empty: no run log.
@@ -99,6 +102,8 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.downloadermiddlewares.challenge.ChallengeMiddleware": 650,
 }
 EXTENSIONS = {
+    "scrapy.extensions.throttle.AutoThrottle": None,
+    "crawler.extensions.throttle.AutoThrottle": 0,  # the same, learning from 304s too
     "crawler.extensions.progress.Progress": 500,
     "crawler.extensions.runlog.RunLog": 510,
 }

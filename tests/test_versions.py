@@ -44,29 +44,42 @@ def scenario(tmp_path_factory):
     moments = {}
     with SimulatorServer(world) as server:
         args = ["crawl", "--sites", str(registry), "--proxy", server.proxy_url]
+        later = ["-s", "NIANBAO_RECHECK_AFTER=0"]  # as the weekly crawls would: ask after everything again
         moments["before"] = _now()
         run_nianbao(*args, env=env)
         moments["first"] = _now()
-        run_nianbao(*args, env=env)
+        server.clear_requests()
+        run_nianbao(*args, env=env)  # the same day: what was just confirmed is not asked after
+        rerun = server.requests_snapshot()
+        run_nianbao(*args, *later, env=env)
         moments["second"] = _now()
         undo = [world.revise(r.url, CORRECTION) for r in revised] + [world.remove(removed.url)]
         try:
-            run_nianbao(*args, env=env)
+            run_nianbao(*args, *later, env=env)
         finally:
             for restore in undo:
                 restore()
         moments["third"] = _now()
     catalog = Catalog(f"sqlite:///{tmp}/home/catalog.sqlite3", create=False)
-    return world, env, catalog, revised, removed, moments
+    return world, env, catalog, revised, removed, moments, rerun
 
 
 def _json_lines(*args: str, env: dict[str, str]) -> list[dict]:
     return [json.loads(line) for line in run_nianbao(*args, env=env).stdout.decode().splitlines()]
 
 
+def test_a_rerun_the_same_day_asks_only_after_the_lists(scenario):
+    world, _env, catalog, *_, rerun = scenario
+    *_, rerun_run, _first = catalog.runs()
+    asked = {url for _method, url in rerun}
+    assert asked.isdisjoint(r.url for r in world.reports) and asked.isdisjoint(a.url for a in world.attachments)
+    assert rerun_run.stats["fresh_skipped"] == len(world.reports)  # and so their attachments are not reached
+    assert rerun_run.stats["objects_stored"] == 0 and rerun_run.status == "finished"
+
+
 def test_an_unchanged_recrawl_is_answered_from_the_archive(scenario):
     _world, _env, catalog, *_ = scenario
-    third, second, first = catalog.runs()
+    third, second, *_ = catalog.runs()
     captures = list(catalog.captures(run=second.id))
     not_modified = sum(c.status == 304 for c in captures)
     assert not_modified >= 0.9 * len(captures) and second.stats["not_modified"] == not_modified
@@ -75,7 +88,7 @@ def test_an_unchanged_recrawl_is_answered_from_the_archive(scenario):
 
 
 def test_history_numbers_versions_and_marks_revisits_and_gone(scenario):
-    world, env, _catalog, revised, removed, _ = scenario
+    world, env, _catalog, revised, removed, *_ = scenario
     history = _json_lines("archive", "history", revised[0].url, "--json", env=env)
     assert [(h["version"], h["revisit"], h["status"]) for h in history] == [(1, False, 200), (1, True, 304),
                                                                            (2, False, 200)]
@@ -89,7 +102,7 @@ def test_history_numbers_versions_and_marks_revisits_and_gone(scenario):
 
 
 def test_get_at_a_moment_returns_the_version_current_then(scenario, tmp_path):
-    _world, env, _catalog, revised, removed, moments = scenario
+    _world, env, _catalog, revised, removed, moments, _ = scenario
     url = revised[0].url
     history = _json_lines("archive", "history", url, "--json", env=env)
     for at, expected in ((history[0]["fetched_at"], revised[0].sha256), (moments["second"], revised[0].sha256),
@@ -108,7 +121,7 @@ def test_get_at_a_moment_returns_the_version_current_then(scenario, tmp_path):
 
 
 def test_diff_shows_what_changed_in_the_visible_text(scenario):
-    _world, env, _catalog, revised, _removed, moments = scenario
+    _world, env, _catalog, revised, _removed, moments, _ = scenario
     diff = run_nianbao("archive", "diff", revised[1].url, env=env).stdout.decode()
     added = [line for line in diff.splitlines() if line.startswith("+") and not line.startswith("+++")]
     assert added == ["+" + CORRECTION.decode().removeprefix("<p>").removesuffix("</p>")]
@@ -119,7 +132,7 @@ def test_diff_shows_what_changed_in_the_visible_text(scenario):
 
 
 def test_documents_group_a_site_s_reports_with_their_versions(scenario):
-    world, env, catalog, revised, removed, _ = scenario
+    world, env, catalog, revised, removed, *_ = scenario
     docs = _json_lines("archive", "documents", "--site", world.sites[0].id, "--json", env=env)
     by_url = {d["urls"][0]: d for d in docs}
     assert len(docs) == len({(r.agency, r.year) for r in world.reports})

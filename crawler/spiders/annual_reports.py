@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from scrapy import Request, Spider, signals
@@ -63,6 +63,8 @@ class AnnualReportsSpider(Spider):
         spider.requests: dict[str, int] = {}  # requests made per site
         spider.asked: set[str] = set()  # URLs requested in this crawl
         spider.known: dict[str, CatalogCapture] = {}  # URLs archived before: asked "changed since?"
+        recheck_after = timedelta(seconds=crawler.settings.getfloat("NIANBAO_RECHECK_AFTER"))
+        spider.fresh_since = datetime.now(UTC).replace(tzinfo=None) - recheck_after
         crawler.signals.connect(spider.recheck_known, signal=signals.spider_idle)
         return spider
 
@@ -190,7 +192,7 @@ class AnnualReportsSpider(Spider):
             return
         self._rechecked = True
         pending = [c for url, c in self.known.items() if url == c.url and url not in self.asked
-                   and c.kind in PARSED_KINDS and c.site in self.sites]
+                   and c.kind in PARSED_KINDS and c.site in self.sites and c.fetched_at <= self.fresh_since]
         for prior in pending:
             request = self._request(self.sites[prior.site], prior.url, self.parse_known, kind=prior.kind,
                                     referrer=prior.referrer)
@@ -207,6 +209,10 @@ class AnnualReportsSpider(Spider):
                  **meta: Any) -> Request | FetchFailure | None:
         if not self.scopes[site.id].allows(url):
             return self._out_of_scope(site, url, kind)
+        prior = self.known.get(url)
+        if kind in PARSED_KINDS and prior is not None and prior.fetched_at > self.fresh_since:
+            self.crawler.stats.inc_value("nianbao/fresh_skipped")  # confirmed moments ago (NIANBAO_RECHECK_AFTER)
+            return None
         if self._over_budget(site):
             return self._budget_failure(site, url, kind)
         headers = {"Referer": referrer} if referrer else None

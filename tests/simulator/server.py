@@ -9,7 +9,9 @@ Request cookies reach the world's anti-bot gates; oversize files are streamed ch
 from __future__ import annotations
 
 import threading
+import time
 import traceback
+from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from .files import LazyBody
@@ -20,11 +22,14 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, address: tuple[str, int], world: World) -> None:
+    def __init__(self, address: tuple[str, int], world: World, latency: float = 0.0,
+                 bandwidth: float | None = None) -> None:
         super().__init__(address, _Handler)
         self.world = world
         self.requests: list[tuple[str, str]] = []
+        self.statuses: Counter[int] = Counter()
         self.lock = threading.Lock()
+        self.latency, self.bandwidth = latency, bandwidth
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -45,6 +50,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if head:
             return
+        if self.server.bandwidth and len(body):  # a county portal's uplink, not loopback's
+            time.sleep(len(body) / self.server.bandwidth)
         if isinstance(body, LazyBody):  # a client that gives up mid-way just closes the connection
             try:
                 for chunk in body.chunks():
@@ -68,6 +75,10 @@ class _Handler(BaseHTTPRequestHandler):
             status, headers, data = self.server.world.resolve(method, url, body, self.headers)
         except Exception:  # a simulator bug must show up in the test, not as a dropped connection
             status, headers, data = 500, {"Content-Type": "text/plain"}, traceback.format_exc().encode()
+        with self.server.lock:
+            self.server.statuses[status] += 1
+        if self.server.latency:
+            time.sleep(self.server.latency)
         self._answer(status, headers, data, head=method == "HEAD")
 
     do_GET = do_HEAD = do_POST = _serve
@@ -83,9 +94,11 @@ class _Handler(BaseHTTPRequestHandler):
 class SimulatorServer:
     """Serve `world` on host:port (0 = any free port); a context manager, or call start()/stop()."""
 
-    def __init__(self, world: World, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, world: World, host: str = "127.0.0.1", port: int = 0, latency: float = 0.0,
+                 bandwidth: float | None = None) -> None:
+        """``latency`` (seconds per answer) and ``bandwidth`` (bytes a second) make loopback as slow as a portal."""
         self.world = world
-        self._server = _Server((host, port), world)
+        self._server = _Server((host, port), world, latency, bandwidth)
         self._thread: threading.Thread | None = None
         self.host, self.port = self._server.server_address[:2]
 
@@ -104,9 +117,15 @@ class SimulatorServer:
         with self._server.lock:
             return list(self._server.requests)
 
+    @property
+    def statuses(self) -> Counter[int]:
+        """How many answers of each HTTP status were given."""
+        return self._server.statuses
+
     def clear_requests(self) -> None:
         with self._server.lock:
             self._server.requests.clear()
+            self._server.statuses.clear()
 
     def start(self) -> SimulatorServer:
         if self._thread is None:
