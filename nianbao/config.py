@@ -22,6 +22,9 @@ class S3Credentials:
     access_key: str = field(repr=False)
     secret_key: str = field(repr=False)
     secure: bool = True
+    #: Keep every version of every key in a bucket nianbao creates (S3 versioning), so that not even a
+    #: credential that can overwrite or delete loses an archived body.
+    versioning: bool = True
 
 
 @dataclass(frozen=True)
@@ -50,16 +53,20 @@ class Config:
             endpoint = get("NIANBAO_S3_ENDPOINT")
             if not endpoint:
                 raise ConfigError("NIANBAO_STORAGE is s3://… but NIANBAO_S3_ENDPOINT is not set")
-            secure = (get("NIANBAO_S3_SECURE") or "true").lower() not in {"0", "false", "no", "off"}
             s3 = S3Credentials(
                 endpoint=endpoint,
                 access_key=get("NIANBAO_S3_ACCESS_KEY") or "",
                 secret_key=get("NIANBAO_S3_SECRET_KEY") or "",
-                secure=secure,
+                secure=_true(get("NIANBAO_S3_SECURE") or "true"),
+                versioning=_true(get("NIANBAO_S3_VERSIONING") or "true"),
             )
         elif scheme != "file":
             raise ConfigError(f"NIANBAO_STORAGE={storage!r}: expected file:///ABSOLUTE/PATH or s3://BUCKET")
         return cls(home=home, storage=storage, catalog=catalog, proxy=proxy, s3=s3)
+
+
+def _true(value: str) -> bool:
+    return value.lower() not in {"0", "false", "no", "off"}
 
 
 def check_proxy_url(proxy: str) -> str:

@@ -100,3 +100,17 @@ def test_secrets_stay_out_of_descriptions(s3_env):
     assert isinstance(store, S3Store)
     for text in (repr(config), store.location):
         assert s3_env["NIANBAO_S3_SECRET_KEY"] not in text and s3_env["NIANBAO_S3_ACCESS_KEY"] not in text
+
+
+def test_a_bucket_nianbao_creates_keeps_every_version(s3_env, s3_server):
+    import io
+
+    store = open_store(Config.from_env(s3_env))
+    digest = store.put(b"original report")
+    client, bucket = s3_server.client(), s3_env["NIANBAO_STORAGE"].removeprefix("s3://")
+    assert client.get_bucket_versioning(bucket).status == "Enabled"
+    client.put_object(bucket, object_key(digest), io.BytesIO(b"tampered"), 8)  # someone else overwrites it
+    versions = list(client.list_objects(bucket, prefix=object_key(digest), include_version=True))
+    assert len(versions) == 2  # the original is still there to restore
+    kept = {client.get_object(bucket, object_key(digest), version_id=v.version_id).read() for v in versions}
+    assert kept == {b"original report", b"tampered"}

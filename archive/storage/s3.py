@@ -8,7 +8,9 @@ from urllib.parse import urlsplit
 
 import urllib3
 from minio import Minio
+from minio.commonconfig import ENABLED
 from minio.error import MinioException, S3Error
+from minio.versioningconfig import VersioningConfig
 
 from nianbao.config import S3Credentials
 
@@ -28,7 +30,8 @@ def expected_etag(data: bytes) -> str:
 
 
 class S3Store(ObjectStore):
-    def __init__(self, client: Minio, bucket: str, prefix: str, endpoint: str, create: bool = True) -> None:
+    def __init__(self, client: Minio, bucket: str, prefix: str, endpoint: str, create: bool = True,
+                 versioning: bool = True) -> None:
         self.client, self.bucket, self.prefix = client, bucket, prefix
         self.location = f"s3://{bucket}/{prefix}" + (f" at {endpoint}" if endpoint else "")
         try:
@@ -36,6 +39,8 @@ class S3Store(ObjectStore):
                 if not create:
                     raise StorageError(f"no archive storage at {self.location}: bucket {bucket!r} does not exist")
                 client.make_bucket(bucket)
+                if versioning:  # nianbao never overwrites; versioning keeps even others' overwrites undoable
+                    client.set_bucket_versioning(bucket, VersioningConfig(ENABLED))
         except (MinioException, urllib3.exceptions.HTTPError, ValueError) as exc:
             raise StorageError(f"cannot open bucket {bucket!r} at {endpoint}: {_reason(exc)}") from exc
 
@@ -61,7 +66,7 @@ class S3Store(ObjectStore):
         except ValueError as exc:
             raise StorageError(f"NIANBAO_S3_ENDPOINT={creds.endpoint!r}: {exc}") from None
         prefix = parts.path.strip("/")
-        return cls(client, parts.netloc, f"{prefix}/" if prefix else "", endpoint, create)
+        return cls(client, parts.netloc, f"{prefix}/" if prefix else "", endpoint, create, creds.versioning)
 
     def _name(self, key: str) -> str:
         return self.prefix + key
