@@ -13,6 +13,10 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'
+	# pywb (the replay tool tests/test_warc.py checks WARC exports with) in an environment of its
+	# own: its brotlipy would shadow the brotli module Scrapy decodes `br` answers with.
+	$(PYTHON) -m venv $(VENV)/pywb
+	$(VENV)/pywb/bin/python -m pip install --quiet 'pywb>=2.9,<3'
 	rm -f $(VENV)/.installed-*; touch $@
 
 system-packages:

@@ -277,6 +277,13 @@ class Catalog:
             run.status, run.stats, run.log_sha256 = status, stats, log_sha256
             run.finished_at = run.updated_at = utcnow()
 
+    def close_open_run(self, run_id: int | None, why: str) -> None:
+        """A run its crawl never closed (a signal while Scrapy was starting): cancelled, saying why."""
+        with self.sessions.begin() as session:
+            run = session.get(Run, run_id) if run_id else None
+            if run is not None and run.status == "running":
+                run.status, run.finished_at, run.stats = "cancelled", utcnow(), {**run.stats, "stopped": why}
+
     def end_dead_runs(self) -> list[int]:
         """Runs left ``running`` by a crawl process of this host that is gone (killed, machine reset): failed."""
         host, ended = socket.gethostname(), []

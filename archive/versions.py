@@ -60,6 +60,23 @@ def closest(catalog: Catalog, url: str, moment: datetime) -> Capture:
     return min(held, key=lambda c: abs((c.fetched_at - moment).total_seconds()))
 
 
+def index(catalog: Catalog, url: str, match: str = "exact", since: datetime | None = None,
+          until: datetime | None = None, limit: int = 10_000) -> list[Capture]:
+    """Captures of ``url`` (``exact``), or of every URL starting with it (``prefix``), oldest first: a CDX query."""
+    if match == "exact":
+        found = [c for c in catalog.captures_of(url)
+                 if (since is None or c.fetched_at >= since) and (until is None or c.fetched_at <= until)]
+        return found[:limit]
+    escaped = url.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    query = select(Capture).where(Capture.url.like(escaped + "%", escape="\\"))
+    if since is not None:
+        query = query.where(Capture.fetched_at >= since)
+    if until is not None:
+        query = query.where(Capture.fetched_at <= until)
+    with catalog.sessions() as session:
+        return list(session.scalars(query.order_by(Capture.url, Capture.fetched_at, Capture.id).limit(limit)))
+
+
 @dataclass
 class Document:
     site: str

@@ -23,7 +23,7 @@ except ImportError:  # pragma: no cover
 NATIONAL = "national"
 _ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 _REQUIRED = ("id", "name", "home")
-_OPTIONAL = ("province", "prefecture", "report_lists", "attachment_hosts", "obey_robots")
+_OPTIONAL = ("province", "prefecture", "report_lists", "attachment_hosts", "obey_robots", "schedule")
 _HOST = re.compile(r"(?=.{1,253}$)([a-z0-9-]{1,63}\.)+[a-z0-9-]{1,63}", re.IGNORECASE)
 
 
@@ -42,6 +42,8 @@ class Site:
     attachment_hosts: tuple[str, ...] = ()
     #: robots.txt is obeyed unless the registry says otherwise for this site.
     obey_robots: bool = True
+    #: Cron expressions replacing the scheduler's plan for this site (see scheduler.plan); empty: the plan.
+    schedule: tuple[str, ...] = ()
 
     @property
     def hosts(self) -> frozenset[str]:
@@ -138,6 +140,7 @@ def parse_registry(text: str, source: str) -> Registry:
                 report_lists=tuple(entry.get("report_lists") or ()),
                 attachment_hosts=tuple(h.lower() for h in entry.get("attachment_hosts") or ()),
                 obey_robots=entry.get("obey_robots", True),
+                schedule=tuple(_expressions(entry.get("schedule"))),
             )
         )
     if errors:
@@ -161,6 +164,8 @@ def _check_entry(entry: Any) -> list[str]:
         problems += _check_url("home", entry["home"])
     if not isinstance(entry.get("obey_robots", True), bool):
         problems.append("obey_robots must be true or false")
+    if entry.get("schedule") is not None:
+        problems += _check_schedule(entry["schedule"])
     for name in ("report_lists", "attachment_hosts"):
         value = entry.get(name)
         if value is None:
@@ -174,6 +179,26 @@ def _check_entry(entry: Any) -> list[str]:
             elif not isinstance(item, str) or not _HOST.fullmatch(item):
                 problems.append(f"{name}: {item!r} is not a host name")
     return problems
+
+
+def _expressions(value: Any) -> list[str]:
+    """A site's ``schedule:``: one text (expressions separated by ';') or a list of expressions."""
+    if not isinstance(value, str):
+        return [e.strip() for e in value or ()]
+    from scheduler.plan import split_expressions  # only for sites that have one: the crawl needs no scheduler
+
+    return split_expressions(value)
+
+
+def _check_schedule(value: Any) -> list[str]:
+    from scheduler.plan import expression_problem  # the cron dialect is the scheduler's
+
+    if not (isinstance(value, str) or isinstance(value, list) and all(isinstance(e, str) for e in value)):
+        return ["schedule must be a cron expression or a list of them"]
+    expressions = _expressions(value)
+    if not expressions:
+        return ["schedule is empty (leave it out for the scheduler's plan)"]
+    return [f"schedule: {problem}" for problem in map(expression_problem, expressions) if problem]
 
 
 def _check_url(name: str, url: Any) -> list[str]:

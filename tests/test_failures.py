@@ -147,3 +147,18 @@ def test_killed_crawl_leaves_no_capture_without_its_object(world, registry, home
     for sha256, size in captures:
         assert (home / "objects" / object_key(sha256)).stat().st_size == size
     assert catalog_rows(home, "SELECT status FROM runs") == [("running",)]  # the run shows it never ended
+
+
+@pytest.mark.parametrize("delay", [0.6, 1.2, 1.8])
+def test_a_crawl_stopped_while_starting_leaves_no_run_open(world, registry, home_env, delay):
+    """SIGTERM (the scheduler stopping) at any moment of start-up: the run, if there is one, is closed."""
+    home = Path(home_env["NIANBAO_HOME"])
+    with SimulatorServer(world) as server:
+        crawl = subprocess.Popen(
+            [sys.executable, "-m", "nianbao", "crawl", "--sites", str(registry), "--proxy", server.proxy_url],
+            env=home_env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(delay)
+        crawl.send_signal(signal.SIGTERM)
+        crawl.wait(60)
+    statuses = {status for (status,) in catalog_rows(home, "SELECT status FROM runs")}
+    assert statuses <= {"cancelled", "finished"}

@@ -9,18 +9,26 @@ from __future__ import annotations
 
 import io
 import json
+import re
+import secrets
+import subprocess
+import sys
 import time
 from datetime import UTC, datetime
+from email.utils import format_datetime
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
 from archive.catalog import Catalog, isoformat
 from archive.storage import object_key, open_store, sha256_hex
 from nianbao.config import Config
-from tests.conftest import run_nianbao
+from tests.conftest import ROOT, run_nianbao
 from tests.simulator.server import SimulatorServer
 from tests.simulator.world import build_world
+from tests.support import free_ports, stop_process
+from tests.support.http import call
 
 CORRECTION = "<p>更正说明：第三部分统计数据有误，已于今日更正。</p>".encode()
 
@@ -192,3 +200,73 @@ def test_verify_finds_every_missing_and_corrupt_object(backend, tmp_path, reques
     assert (audits[2].missing, audits[2].corrupt) == (0, 0)
     got = run_nianbao("archive", "get", "http://www.wanzai.gov.cn/1.html", env=env, check=False)
     assert got.returncode == 1 and got.stdout == b"" and b"refusing to return" in got.stderr
+
+
+@pytest.fixture(scope="module")
+def served(scenario):
+    """``nianbao serve`` over the scenario's archive, with a token of our own."""
+    _world, env, *_ = scenario
+    token = secrets.token_urlsafe(24)
+    (port,) = free_ports(1)
+    process = subprocess.Popen([sys.executable, "-m", "nianbao", "serve", "--port", str(port)],
+                               env={**env, "NIANBAO_TOKEN": token}, cwd=ROOT,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while call(base + "/healthz")[0] != 200:
+        assert process.poll() is None and time.monotonic() < deadline, "nianbao serve did not start"
+        time.sleep(0.1)
+    yield base, token
+    stop_process(process)
+
+
+def test_memento_timemap_timegate_and_mementos(scenario, served):
+    _world, env, _catalog, revised, removed, *_ = scenario
+    base, token = served
+    url = revised[0].url
+    history = _json_lines("archive", "history", url, "--json", env=env)
+    assert call(f"{base}/timemap/link/{url}")[0] == 401  # the archive is behind the token, like the API
+    status, headers, body = call(f"{base}/timemap/link/{url}", token)
+    assert status == 200 and headers["content-type"] == "application/link-format"
+    mementos = re.findall(r'<([^>]+/memento/(\d{14})/[^>]+)>; rel="[^"]*memento[^"]*"; datetime="([^"]+)"',
+                          body.decode())
+    assert [m[1] for m in mementos] == [h["fetched_at"][:19].replace("-", "").replace(":", "").replace("T", "")
+                                        for h in history]
+    assert f'<{url}>; rel="original"' in body.decode() and 'rel="timegate"' in body.decode()
+
+    first = datetime.fromisoformat(history[0]["fetched_at"].removesuffix("Z"))
+    wanted = format_datetime(first.replace(tzinfo=UTC), usegmt=True)
+    status, headers, _ = call(f"{base}/timegate/{url}", token, headers={"Accept-Datetime": wanted})
+    assert status == 302 and headers["vary"] == "accept-datetime" and mementos[0][0] == headers["location"]
+    status, headers, _ = call(f"{base}/timegate/{url}", token)  # no Accept-Datetime: the latest
+    assert status == 302 and headers["location"] == mementos[-1][0]
+    assert call(f"{base}/timegate/{url}", token, headers={"Accept-Datetime": "last spring"})[0] == 400
+
+    for (memento, _stamp, when), capture in zip(mementos, history, strict=True):
+        status, headers, body = call(memento, token)
+        assert status == 200 and sha256_hex(body) == capture["sha256"]
+        assert headers["content-type"] == capture["content_type"] and headers["memento-datetime"] == when
+        assert 'rel="original"' in headers["link"]
+    assert call(f"{base}/timemap/link/http://www.nowhere.gov.cn/", token)[0] == 404
+    gone_map = call(f"{base}/timemap/link/{removed.url}", token)[2].decode()
+    assert gone_map.count("/memento/") == 2  # its versions stay retrievable; the 404 is no memento
+
+
+def test_cdx_query_exact_prefix_and_time_range(scenario, served):
+    world, env, catalog, revised, *_ = scenario
+    base, token = served
+    url = revised[0].url
+    status, _, body = call(f"{base}/cdx?url={quote(url, safe='')}", token)
+    lines = [json.loads(line) for line in body.decode().splitlines()]
+    assert status == 200 and [c["sha256"] for c in lines] == [c.sha256 for c in catalog.captures_of(url)]
+    assert [c["status"] for c in lines] == [200, 304, 200]
+    host = url.split("/")[2]
+    everything = call(f"{base}/cdx?url={quote(f'http://{host}/', safe='')}&matchType=prefix", token)[2]
+    prefixed = [json.loads(line) for line in everything.decode().splitlines()]
+    assert {c["url"] for c in prefixed} >= {r.url for r in world.reports if r.url.startswith(f"http://{host}/")}
+    year = lines[0]["timestamp"][:4]
+    later = call(f"{base}/cdx?url={quote(url, safe='')}&from={int(year) + 1}", token)[2]
+    assert later == b""
+    within = call(f"{base}/cdx?url={quote(url, safe='')}&from={year}&to={year}&output=cdxj", token)[2].decode()
+    assert len(within.splitlines()) == 3 and within.startswith(("cn,gov,", "cn,gov)"))
+    assert call(f"{base}/cdx?url={quote(url, safe='')}&from=yesterday", token)[0] == 400

@@ -12,7 +12,10 @@ from .common import Context
 from .crawl import crawl
 from .parse_queue import parse_queue
 from .runs import runs
+from .schedule import schedule
+from .serve import serve
 from .sites import sites
+from .warc import export_warc
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -26,5 +29,6 @@ def main(ctx: click.Context, home: str | None, storage: str | None, catalog: str
 
 
 
-for command in (crawl, sites, archive, parse_queue, runs):
+for command in (crawl, sites, archive, parse_queue, runs, schedule, serve):
     main.add_command(command)
+archive.add_command(export_warc)

@@ -63,6 +63,7 @@ def crawl(ctx: Context, sites_file: str | None, site_keys: tuple[str, ...], prox
     overrides["NIANBAO_RUN_TRIGGER"] = trigger
     run_id = run_crawl(config, [s.id for s in sites], sites_file, log_level, overrides)
     try:
+        catalog.close_open_run(run_id, "interrupted before the crawl could close its run")
         print_summary(catalog, run_id, [s.id for s in sites])
     except SQLAlchemyError as exc:
         fail(f"the crawl ended, but the catalog cannot be read: {getattr(exc, 'orig', None) or exc}", EXIT_FAILED)

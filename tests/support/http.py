@@ -1,0 +1,30 @@
+"""A plain HTTP client for tests of nianbao's server: no redirects followed, errors as answers, header names
+in lower case."""
+
+from __future__ import annotations
+
+import urllib.error
+import urllib.request
+from typing import Any
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any) -> None:
+        return None
+
+
+_opener = urllib.request.build_opener(_NoRedirect)
+
+
+def call(url: str, token: str | None = None, cookie: str | None = None, data: bytes | None = None,
+         headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+    headers = {**(headers or {}), **({"Authorization": f"Bearer {token}"} if token else {})}
+    if cookie:
+        headers["Cookie"] = cookie
+    try:
+        with _opener.open(urllib.request.Request(url, data=data, headers=headers), timeout=10) as response:
+            return response.status, {k.lower(): v for k, v in response.headers.items()}, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, {k.lower(): v for k, v in exc.headers.items()}, exc.read()
+    except OSError:
+        return 0, {}, b""

@@ -1,0 +1,91 @@
+"""The server behind ``nianbao serve``: the dashboard, its JSON API, /metrics and /healthz.
+
+Each concern is a router (pages, api, metrics); later ones (Memento, CDX) are added the same
+way in :func:`create_app`. Every answer carries headers that keep pages from being framed,
+cached or leaking URLs to other sites, and a Content-Security-Policy that allows only this
+server's own stylesheet and script.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import func, select
+from starlette.exceptions import HTTPException
+
+from archive.catalog import Catalog, Run
+from archive.storage import ObjectStore, open_store
+from crawler.registry import Registry
+from nianbao.config import Config
+
+from . import api, memento, metrics, pages
+from .auth import LoginRequired, TokenAuth, login_url
+from .models import Health
+from .state import ArchiveState, State
+
+_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'self'; script-src 'self'; connect-src 'self'; "
+                               "img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+def create_app(config: Config, registry: Registry, token: str, *, catalog: Catalog | None = None,
+               store: ObjectStore | None = None, as_of: date | None = None) -> FastAPI:
+    """The app over an existing archive; opening it raises CatalogError/StorageError rather than create one."""
+    catalog = catalog or Catalog(config.catalog, create=False)
+    store = store or open_store(config, create=False)
+    app = FastAPI(title="nianbao", version="1", summary="Runs, sites, failures and coverage of the nianbao archive",
+                  docs_url=None, redoc_url=None)  # their pages load scripts from a CDN; /openapi.json is enough
+    app.state.archive = ArchiveState(config, registry, catalog, store, as_of)
+    app.state.auth = TokenAuth(token)
+    app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
+    for router in (pages.public, pages.router, api.router, memento.router, metrics.router):
+        app.include_router(router)
+
+    @app.get("/healthz", response_model=Health, tags=["operations"], summary="Health check (open: no token)")
+    def healthz(state: State) -> Health:
+        with state.catalog.sessions() as session:  # the catalog answers, or this is a 500
+            return Health(status="ok", runs=session.scalar(select(func.count()).select_from(Run)) or 0)
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next):
+        response = await call_next(request)
+        response.headers.update(_HEADERS)
+        if not request.url.path.startswith("/static/"):
+            response.headers["Cache-Control"] = "no-store"  # archive state behind a token: never in a shared cache
+        return response
+
+    app.add_exception_handler(LoginRequired, _to_login)
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _invalid)
+    return app
+
+
+async def _to_login(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, LoginRequired)
+    return RedirectResponse(login_url(exc.next_path), 303)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """JSON for the API (as FastAPI does), a page for people (also for paths that do not exist)."""
+    assert isinstance(exc, HTTPException)
+    if request.url.path.startswith("/api/"):
+        return JSONResponse({"detail": exc.detail}, exc.status_code, headers=exc.headers)
+    return pages.render(request, "error.html", exc.status_code, message=exc.detail, nav=None)
+
+
+async def _invalid(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    if request.url.path.startswith("/api/"):
+        return JSONResponse({"detail": jsonable_encoder(exc.errors())}, 422)
+    return pages.render(request, "error.html", 422, message="That address has a value this page cannot use.",
+                        nav=None)
