@@ -20,6 +20,7 @@ from sqlalchemy import (
     JSON,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -32,10 +33,12 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, OperationalError, ProgrammingError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, sessionmaker
+from w3lib.url import safe_url_string
 
 from nianbao.config import redact
+from nianbao.processes import alive
 
 #: Kinds of capture whose bodies go on to parsing; list pages are kept but not parsed.
 PARSED_KINDS = frozenset({"report", "attachment"})
@@ -109,12 +112,13 @@ class RunSite(Base):
 
 class Capture(Base):
     __tablename__ = "captures"
+    __table_args__ = (Index("ix_captures_site_kind_year", "site", "kind", "year"),)  # coverage, documents
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id"), index=True)
     site: Mapped[str] = mapped_column(String(64), index=True)
     kind: Mapped[str] = mapped_column(String(16))
     url: Mapped[str] = mapped_column(Text, index=True)
-    final_url: Mapped[str] = mapped_column(Text)
+    final_url: Mapped[str] = mapped_column(Text, index=True)  # a URL is looked up as requested or redirected to
     method: Mapped[str] = mapped_column(String(8), default="GET")
     status: Mapped[int] = mapped_column(Integer)
     headers: Mapped[dict[str, Any]] = mapped_column(default=dict)
@@ -247,15 +251,23 @@ class Catalog:
         self._add_new_columns()
 
     def _add_new_columns(self) -> None:
-        """Columns added since a catalog was created, added to it (all nullable, so no data moves)."""
+        """Columns and indexes added since a catalog was created, added to it (columns nullable: no data moves)."""
         inspector = inspect(self.engine)
-        with self.engine.begin() as conn:
-            for table in Base.metadata.sorted_tables:
-                present = {c["name"] for c in inspector.get_columns(table.name)}
-                for column in table.columns:
-                    if column.name not in present and column.nullable:
-                        kind = column.type.compile(dialect=self.engine.dialect)
-                        conn.exec_driver_sql(f'ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}')
+        for table in Base.metadata.sorted_tables:
+            present = {c["name"] for c in inspector.get_columns(table.name)}
+            for column in table.columns:
+                if column.name not in present and column.nullable:
+                    kind = column.type.compile(dialect=self.engine.dialect)
+                    try:
+                        with self.engine.begin() as conn:
+                            conn.exec_driver_sql(f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}")
+                    except (OperationalError, ProgrammingError) as exc:
+                        if "duplicate" not in str(exc).lower() and "already exists" not in str(exc).lower():
+                            raise  # another process added it at the same moment: fine; anything else is not
+            indexed = {index["name"] for index in inspector.get_indexes(table.name)}
+            for index in table.indexes:
+                if index.name not in indexed:
+                    index.create(self.engine, checkfirst=True)
 
     # -- runs -------------------------------------------------------------------------------
     def start_run(self, sites: list[str], trigger: str = "manual") -> int:
@@ -289,7 +301,7 @@ class Catalog:
         host, ended = socket.gethostname(), []
         with self.sessions.begin() as session:
             for run in session.scalars(select(Run).where(Run.status == "running", Run.host == host)):
-                if run.pid is not None and not _alive(run.pid):
+                if run.pid is not None and not alive(run.pid):
                     run.status, run.finished_at = "failed", utcnow()
                     run.stats = {**run.stats, "stopped": f"the crawl process ({run.pid}) ended without closing the run"}
                     ended.append(run.id)
@@ -397,6 +409,7 @@ class Catalog:
 
     def captures_of(self, url: str) -> list[Capture]:
         """Every capture of ``url`` as requested or as redirected to (host case and #fragment aside), oldest first."""
+        url = safe_url_string(url)  # 年报.pdf as typed, %E5%B9%B4%E6%8A%A5.pdf as crawled
         variants = {url, _plain_url(url)}
         query = (select(Capture).where(Capture.url.in_(variants) | Capture.final_url.in_(variants))
                  .order_by(Capture.fetched_at, Capture.id))
@@ -409,17 +422,24 @@ class Catalog:
         return held[-1] if held else None
 
     def known_urls(self, sites: list[str]) -> dict[str, Capture]:
-        """Each URL of these sites with a body in the archive, and its newest capture (what a recrawl asks after)."""
-        query = select(Capture).where(Capture.site.in_(sites)).order_by(Capture.id)
+        """Each URL of these sites with a body in the archive, and its newest capture (what a recrawl asks after).
+
+        Only the newest capture of each URL is read: weekly revisits add rows, not work here.
+        """
+        newest = select(func.max(Capture.id)).where(Capture.site.in_(sites)).group_by(Capture.url)
         known: dict[str, Capture] = {}
         with self.sessions() as session:
-            for capture in session.scalars(query.execution_options(yield_per=1000)):
-                for url in {capture.url, capture.final_url}:
-                    if capture.novelty == "gone":
-                        known.pop(url, None)
-                    else:
-                        known[url] = capture
+            for capture in session.scalars(select(Capture).where(Capture.id.in_(newest)).order_by(Capture.id)):
+                if capture.novelty != "gone":
+                    known[capture.url] = capture
+                    known.setdefault(capture.final_url, capture)
         return known
+
+    def finished_runs(self, run_ids: Iterable[int | None]) -> set[int]:
+        """Which of these runs ended ``finished``: what they fetched was followed to its end."""
+        ids = {run_id for run_id in run_ids if run_id is not None}
+        with self.sessions() as session:
+            return set(session.scalars(select(Run.id).where(Run.id.in_(ids), Run.status == "finished")))
 
     def objects(self) -> dict[str, int]:
         """Every object the catalog refers to (bodies and run logs), with its size when known."""
@@ -489,16 +509,6 @@ class Catalog:
 
 def _parsed(capture: dict[str, Any]) -> bool:
     return capture["kind"] in PARSED_KINDS and capture["novelty"] != "gone"
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _plain_url(url: str) -> str:

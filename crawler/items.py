@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+
+
+def text_headers(headers: Mapping[bytes, list[bytes]]) -> dict[str, str]:
+    """Scrapy's headers as the catalog keeps them: names and values as received (Latin-1), repeats joined."""
+    return {k.decode("latin-1"): b", ".join(v).decode("latin-1") for k, v in headers.items()}
 
 
 @dataclass

@@ -13,6 +13,7 @@ from scrapy import Request
 from scrapy.http import TextResponse
 from scrapy_playwright.page import PageMethod
 
+from crawler.downloadermiddlewares.revisit import unconditional
 from crawler.listings import Listing
 
 _LOADS_DATA = re.compile(rb"fetch\s*\(|XMLHttpRequest|\$\.(ajax|get|getJSON|post)\s*\(|axios\.|\.load\s*\(")
@@ -29,6 +30,6 @@ def rendered(response: TextResponse) -> Request:
     """The same request, to be fetched in the browser until the script has added links to the page."""
     links = len(response.xpath("//a[@href]"))
     wait = f"() => document.querySelectorAll('a[href]').length > {links}"
-    meta = {**response.request.meta, "playwright": True,
-            "playwright_page_methods": [PageMethod("wait_for_function", wait, timeout=30_000)]}
-    return response.request.replace(meta=meta, dont_filter=True)
+    return unconditional(response.request, playwright=True,  # what the archive held was the empty shell
+                         playwright_page_methods=[PageMethod("wait_for_function", wait, timeout=30_000)]
+                         ).replace(dont_filter=True)

@@ -45,17 +45,5 @@ def status(home: Path) -> dict[str, Any] | None:
     age = (datetime.now(UTC) - beat).total_seconds()
     alive = data.get("state") in ("running", "stopping") and age <= MISSED_BEATS * interval + 5
     if alive and data.get("host") == socket.gethostname():
-        alive = _alive(int(data.get("pid") or 0))
+        alive = alive(int(data.get("pid") or 0))
     return {**data, "alive": alive, "heartbeat_age": round(age, 1)}
-
-
-def _alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

@@ -5,6 +5,7 @@ traps and mirrors, robots.txt, oversize files."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -98,3 +99,22 @@ def test_only_pages_that_need_a_script_are_rendered(hard, crawled):
     list_pages = {u for u in crawled["requests"] if u.startswith(spa.report_lists[0].split("?")[0])}
     assert rendered == {spa.id: len(list_pages)}  # every page of the script-rendered list, nothing else
     assert len(list_pages) > 1  # its pager, written by the script, was followed
+
+
+def test_a_later_recrawl_renders_again_and_stores_what_it_rendered(hard, crawled):
+    """The archived list is the empty shell a script fills: a 304 for it must not stand in for the rendered page."""
+    import sqlite3
+
+    from archive.storage import object_key
+
+    spa = next(s for s in hard.sites if s.platform == "spa")
+    home = crawled["env"]["NIANBAO_HOME"]
+    with SimulatorServer(hard) as server:
+        run_nianbao("crawl", "--sites", str(crawled["registry"]), "--proxy", server.proxy_url, "--site", spa.id,
+                    "-s", "NIANBAO_RECHECK_AFTER=0", env=crawled["env"])
+    with sqlite3.connect(f"{home}/catalog.sqlite3") as db:
+        (run,) = db.execute("SELECT max(id) FROM runs").fetchone()
+        rows = db.execute("SELECT url, kind, status, sha256, size FROM captures WHERE run_id = ?", (run,)).fetchall()
+    assert {url for url, kind, *_ in rows if kind == "report"} == {r.url for r in hard.reports if r.site == spa.id}
+    for _url, _kind, _status, sha256, size in rows:  # every row's body is the one stored, whatever was rendered
+        assert (Path(home) / "objects" / object_key(sha256)).stat().st_size == size

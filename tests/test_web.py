@@ -111,9 +111,11 @@ def test_api_needs_the_token_and_the_open_endpoints_do_not(server):
     status, headers, _ = call(base + "/runs")
     assert status == 303 and headers["location"] == "/login?next=%2Fruns"
     assert call(base + "/healthz")[0] == 200 and call(base + "/metrics")[0] == 200
-    paths = json.loads(call(base + "/openapi.json")[2])["paths"]
+    assert call(base + "/openapi.json")[0] == 401  # the API's description is behind its token too
+    paths = json.loads(call(base + "/openapi.json", token)[2])["paths"]
     assert {"/api/runs", "/api/runs/{run_id}", "/api/runs/{run_id}/log", "/api/sites", "/api/failures",
-            "/api/coverage", "/api/flags", "/metrics", "/healthz"} <= set(paths)
+            "/api/coverage", "/api/flags", "/metrics", "/healthz", "/timemap/link/{url}", "/timegate/{url}",
+            "/memento/{stamp}/{url}", "/cdx"} <= set(paths)
     assert paths["/api/runs/{run_id}"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
 
 

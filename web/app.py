@@ -1,7 +1,7 @@
 """The server behind ``nianbao serve``: the dashboard, its JSON API, /metrics and /healthz.
 
-Each concern is a router (pages, api, metrics); later ones (Memento, CDX) are added the same
-way in :func:`create_app`. Every answer carries headers that keep pages from being framed,
+Each concern is a router (pages, api, memento with CDX, metrics), gathered in
+:func:`create_app`. Every answer carries headers that keep pages from being framed,
 cached or leaking URLs to other sites, and a Content-Security-Policy that allows only this
 server's own stylesheet and script.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
@@ -25,7 +25,7 @@ from crawler.registry import Registry
 from nianbao.config import Config
 
 from . import api, memento, metrics, pages
-from .auth import LoginRequired, TokenAuth, login_url
+from .auth import LoginRequired, TokenAuth, login_url, require_token
 from .models import Health
 from .state import ArchiveState, State
 
@@ -44,7 +44,8 @@ def create_app(config: Config, registry: Registry, token: str, *, catalog: Catal
     catalog = catalog or Catalog(config.catalog, create=False)
     store = store or open_store(config, create=False)
     app = FastAPI(title="nianbao", version="1", summary="Runs, sites, failures and coverage of the nianbao archive",
-                  docs_url=None, redoc_url=None)  # their pages load scripts from a CDN; /openapi.json is enough
+                  docs_url=None, redoc_url=None,  # their pages load scripts from a CDN; /openapi.json is enough
+                  openapi_url=None)  # served below, behind the token like the API it describes
     app.state.archive = ArchiveState(config, registry, catalog, store, as_of)
     app.state.auth = TokenAuth(token)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
@@ -56,10 +57,15 @@ def create_app(config: Config, registry: Registry, token: str, *, catalog: Catal
         with state.catalog.sessions() as session:  # the catalog answers, or this is a 500
             return Health(status="ok", runs=session.scalar(select(func.count()).select_from(Run)) or 0)
 
+    @app.get("/openapi.json", include_in_schema=False, dependencies=[Depends(require_token)])
+    def openapi() -> JSONResponse:
+        return JSONResponse(app.openapi())
+
     @app.middleware("http")
     async def security_headers(request: Request, call_next):
         response = await call_next(request)
-        response.headers.update(_HEADERS)
+        for name, value in _HEADERS.items():
+            response.headers.setdefault(name, value)  # a memento's own, stricter policy stands
         if not request.url.path.startswith("/static/"):
             response.headers["Cache-Control"] = "no-store"  # archive state behind a token: never in a shared cache
         return response

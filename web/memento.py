@@ -13,6 +13,7 @@ Wayback-style servers take it. Like the API, these need the token.
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import Annotated, Literal
@@ -20,6 +21,7 @@ from typing import Annotated, Literal
 import surt
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
 from fastapi.responses import PlainTextResponse, RedirectResponse, Response
+from w3lib.url import safe_url_string
 
 from archive import versions
 from archive.catalog import Capture
@@ -35,7 +37,11 @@ LINK_FORMAT = "application/link-format"
 
 
 def _original(request: Request, url: str) -> str:
-    return url + (f"?{request.url.query}" if request.url.query else "")
+    """The archived URL as the client wrote it, taken from the raw path: ``%E5%B9%B4`` stays as crawled."""
+    raw = request.scope.get("raw_path", b"").decode("latin-1")
+    found = re.search(r"https?:/", raw)
+    url = re.sub(r"^(https?):/+", r"\1://", raw[found.start():]) if found else url
+    return safe_url_string(url + (f"?{request.url.query}" if request.url.query else ""))
 
 
 def _stamp(moment: datetime) -> str:
@@ -73,10 +79,11 @@ def _held(state: State, url: str) -> list[Capture]:
 
 
 def _links(request: Request, url: str, held: list[Capture], *, mementos: bool) -> str:
+    """Link header (or, with the mementos, the TimeMap itself: then the TimeMap's own entry is ``self``)."""
     base = str(request.base_url).rstrip("/")
     links = [f'<{url}>; rel="original"',
              f'<{base}/timegate/{url}>; rel="timegate"',
-             f'<{base}/timemap/link/{url}>; rel="timemap"; type="{LINK_FORMAT}"'
+             f'<{base}/timemap/link/{url}>; rel="{"self" if mementos else "timemap"}"; type="{LINK_FORMAT}"'
              f'; from="{_http_date(held[0].fetched_at)}"; until="{_http_date(held[-1].fetched_at)}"']
     if mementos:
         for i, capture in enumerate(held):
@@ -86,7 +93,7 @@ def _links(request: Request, url: str, held: list[Capture], *, mementos: bool) -
     return ",\n".join(links)
 
 
-@router.get("/timemap/link/{url:path}", summary="TimeMap of URL (RFC 7089, link format)",
+@router.api_route("/timemap/link/{url:path}", methods=["GET", "HEAD"], summary="TimeMap of URL (RFC 7089, link format)",
             response_class=PlainTextResponse, responses={200: {"content": {LINK_FORMAT: {}}}})
 def timemap(request: Request, url: str, state: State) -> Response:
     url = _original(request, url)
@@ -94,7 +101,8 @@ def timemap(request: Request, url: str, state: State) -> Response:
     return Response(_links(request, url, held, mementos=True) + "\n", media_type=LINK_FORMAT)
 
 
-@router.get("/timegate/{url:path}", summary="TimeGate: redirect to the capture nearest Accept-Datetime",
+@router.api_route("/timegate/{url:path}", methods=["GET", "HEAD"],
+                  summary="TimeGate: redirect to the capture nearest Accept-Datetime",
             status_code=302, response_class=RedirectResponse)
 def timegate(request: Request, url: str, state: State,
              accept_datetime: Annotated[str | None, Header(description="RFC 1123 date")] = None) -> Response:
@@ -115,7 +123,8 @@ def timegate(request: Request, url: str, state: State,
         "Link": _links(request, url, held, mementos=False).replace("\n", " ")})
 
 
-@router.get("/memento/{stamp}/{url:path}", summary="The archived body of URL captured at (or nearest) a time",
+@router.api_route("/memento/{stamp}/{url:path}", methods=["GET", "HEAD"],
+                  summary="The archived body of URL captured at (or nearest) a time",
             responses={200: {"description": "the body as archived, with its original Content-Type"}})
 def memento(request: Request, stamp: str, url: str, state: State) -> Response:
     url = _original(request, url)
@@ -125,6 +134,9 @@ def memento(request: Request, stamp: str, url: str, state: State) -> Response:
     capture = within[0] if within else versions.closest(state.catalog, url, start)
     if not within:  # not captured then: send the client to the memento there is, as Wayback does
         return RedirectResponse(f"/memento/{_stamp(capture.fetched_at)}/{url}", 302)
+    if capture.final_url != capture.url and safe_url_string(capture.final_url) != url:
+        # URL redirected when captured: the body is the target's, served as the target's memento
+        return RedirectResponse(f"/memento/{_stamp(capture.fetched_at)}/{capture.final_url}", 302)
     try:
         body = state.store.get(capture.sha256)
     except IntegrityError as exc:
@@ -135,7 +147,9 @@ def memento(request: Request, stamp: str, url: str, state: State) -> Response:
         "Content-Type": capture.content_type or "application/octet-stream",
         "Memento-Datetime": _http_date(capture.fetched_at),
         "Link": _links(request, url, held, mementos=False).replace("\n", " "),
-        "X-Archive-SHA256": capture.sha256})
+        "X-Archive-SHA256": capture.sha256,
+        # An archived page is the county's, not ours: no script of it runs with this server's session.
+        "Content-Security-Policy": "sandbox; default-src 'none'"})
 
 
 @router.get("/cdx", summary="The capture index (CDX): one line per capture",

@@ -1,7 +1,7 @@
 """What every route of the server shares: the configuration, the registry, the catalog and the store.
 
 One object on ``app.state``, reached through the :func:`archive_state` dependency, so the
-routers (the dashboard, the API, later Memento and CDX) need no globals.
+routers (the dashboard, the API, Memento and CDX) need no globals.
 """
 
 from __future__ import annotations

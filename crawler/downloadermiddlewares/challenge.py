@@ -19,6 +19,8 @@ from scrapy.http import Response
 from scrapy.utils.httpobj import urlparse_cached
 from scrapy_playwright.page import PageMethod
 
+from crawler.downloadermiddlewares.revisit import unconditional
+
 #: What these services answer a client they have not yet checked.
 CHALLENGE_STATUSES = (202, 412, 521)
 #: Real content: the challenge pages show (almost) no text of their own.
@@ -67,10 +69,9 @@ class ChallengeMiddleware:
         if tries >= self.tries:
             raise IgnoreRequest(f"blocked by a JS challenge ({why}) after {tries} browser pass(es)")
         self.crawler.stats.inc_value(f"nianbao/{request.meta.get('site', '-')}/challenges")
-        meta = {**request.meta, "playwright": True, "playwright_include_page": True,
-                "playwright_page_methods": [PageMethod("wait_for_function", _CONTENT, timeout=self.timeout)],
-                "challenge_tries": tries + 1, "challenge_original": request}
-        return request.replace(meta=meta, dont_filter=True)
+        return unconditional(request, playwright=True, playwright_include_page=True,
+                             playwright_page_methods=[PageMethod("wait_for_function", _CONTENT, timeout=self.timeout)],
+                             challenge_tries=tries + 1, challenge_original=request).replace(dont_filter=True)
 
 
 def _scrapy_cookie(cookie: dict[str, Any]) -> dict[str, Any]:

@@ -1,7 +1,9 @@
 """Recrawls ask "changed since?" and answer a 304 from the archive.
 
-A URL archived before is requested with the validators its server gave (If-None-Match,
-If-Modified-Since), so an unchanged report is not downloaded again. A 304 is turned into a
+A report or attachment archived before is requested with the validators its server gave
+(If-None-Match, If-Modified-Since), so an unchanged one is not downloaded again. List pages are
+always fetched whole: they are where new reports appear, and a list filled in by a script (or
+by a CMS whose validators describe only its template) can change while its server says 304. A 304 is turned into a
 response carrying the archived body (read back and verified), flagged as a revisit: the spider
 reads it as if fetched — an unchanged list page still leads to its reports — and the pipeline
 records a revisit capture without storing anything.
@@ -18,14 +20,24 @@ from scrapy.exceptions import NotConfigured
 from scrapy.http import Response
 from scrapy.responsetypes import responsetypes
 
-from archive.catalog import Capture
+from archive.catalog import PARSED_KINDS, Capture
 from archive.storage import StorageError, open_store
+from crawler.items import text_headers
 from nianbao.config import from_settings
 
 logger = logging.getLogger(__name__)
 
 #: Headers of a 304 that describe the (absent) transfer, not the archived body.
 _TRANSFER = {"content-length", "content-encoding", "transfer-encoding", "content-range"}
+
+
+def unconditional(request: Request, **meta: object) -> Request:
+    """The request without what made it conditional: for a browser pass, which must fetch afresh."""
+    kept = {k: v for k, v in request.meta.items() if k not in ("nianbao_prior", "nianbao_revisit")}
+    fresh = request.replace(meta={**kept, "refetch": True, **meta})
+    for name in ("If-None-Match", "If-Modified-Since"):
+        fresh.headers.pop(name, None)
+    return fresh
 
 
 class RevisitMiddleware:
@@ -42,7 +54,8 @@ class RevisitMiddleware:
 
     def process_request(self, request: Request) -> None:
         prior = getattr(self.crawler.spider, "known", {}).get(request.url)  # the spider read them from the catalog
-        if prior is None or request.method != "GET" or request.meta.get("playwright") or request.meta.get("refetch"):
+        if (prior is None or request.method != "GET" or request.meta.get("kind") not in PARSED_KINDS
+                or request.meta.get("playwright") or request.meta.get("refetch")):
             return
         request.meta["nianbao_prior"] = prior
         headers = {k.lower(): v for k, v in prior.headers.items()}
@@ -59,14 +72,10 @@ class RevisitMiddleware:
             body = await asyncio.to_thread(self.store.get, prior.sha256)
         except StorageError as exc:  # unchanged, but our copy is unreadable: fetch it whole (and so repair it)
             logger.warning("%s: archived copy unreadable (%s); fetching it again", request.url, exc)
-            retry = request.replace(dont_filter=True, meta={**request.meta, "refetch": True})
-            for name in ("If-None-Match", "If-Modified-Since"):
-                retry.headers.pop(name, None)
-            del retry.meta["nianbao_prior"]
-            return retry
+            return unconditional(request).replace(dont_filter=True)
         headers = {k: v for k, v in prior.headers.items() if k.lower() not in _TRANSFER}
-        headers.update({k.decode("latin-1"): b", ".join(v).decode("latin-1") for k, v in response.headers.items()
-                        if k.decode("latin-1").lower() not in _TRANSFER})  # a 304 updates the stored headers
+        headers.update({k: v for k, v in text_headers(response.headers).items()
+                        if k.lower() not in _TRANSFER})  # a 304 updates the stored headers
         cls = responsetypes.from_args(headers=headers, url=request.url, body=body)
         request.meta["nianbao_revisit"] = prior.sha256
         self.crawler.stats.inc_value("nianbao/not_modified")

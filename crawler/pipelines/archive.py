@@ -72,7 +72,7 @@ class ArchivePipeline:
         loop = asyncio.get_running_loop()
         while True:
             await asyncio.sleep(self.update_interval)
-            figures = run_figures(self.crawler.stats.get_stats())
+            figures = run_figures(dict(self.crawler.stats.get_stats()))  # a copy: the catalog thread adds keys
             try:
                 await loop.run_in_executor(self.catalog_pool, self.catalog.update_run, self.run_id, figures)
             except SQLAlchemyError as exc:  # progress is a courtesy; recording captures is what matters

@@ -23,7 +23,7 @@ from archive.catalog import GONE_STATUSES, PARSED_KINDS, Catalog
 from archive.catalog import Capture as CatalogCapture
 from crawler import discovery
 from crawler.attachments import attachment_links, filename_from
-from crawler.items import Capture, FetchFailure, FoundList
+from crawler.items import Capture, FetchFailure, FoundList, text_headers
 from crawler.listings import read_listing
 from crawler.registry import RegistryError, Site, load_registry
 from crawler.rendering import needs_browser, rendered
@@ -63,6 +63,7 @@ class AnnualReportsSpider(Spider):
         spider.requests: dict[str, int] = {}  # requests made per site
         spider.asked: set[str] = set()  # URLs requested in this crawl
         spider.known: dict[str, CatalogCapture] = {}  # URLs archived before: asked "changed since?"
+        spider.confirmed: set[str] = set()  # … and those confirmed within NIANBAO_RECHECK_AFTER: not asked
         recheck_after = timedelta(seconds=crawler.settings.getfloat("NIANBAO_RECHECK_AFTER"))
         spider.fresh_since = datetime.now(UTC).replace(tzinfo=None) - recheck_after
         crawler.signals.connect(spider.recheck_known, signal=signals.spider_idle)
@@ -71,6 +72,10 @@ class AnnualReportsSpider(Spider):
     async def start(self) -> AsyncIterator[Any]:
         catalog = Catalog(from_settings(self.crawler.settings).catalog)
         self.known = catalog.known_urls(sorted(self.sites))
+        # Confirmed moments ago by a run that went to its end (a stopped one never reached the attachments).
+        recent = {url: c for url, c in self.known.items() if c.fetched_at > self.fresh_since}
+        finished = catalog.finished_runs(c.run_id for c in recent.values())
+        self.confirmed = {url for url, c in recent.items() if c.run_id in finished}
         for site in self.sites.values():
             lists = list(site.report_lists)
             if not lists:  # discovered by an earlier crawl, or to be discovered from home now
@@ -192,7 +197,7 @@ class AnnualReportsSpider(Spider):
             return
         self._rechecked = True
         pending = [c for url, c in self.known.items() if url == c.url and url not in self.asked
-                   and c.kind in PARSED_KINDS and c.site in self.sites and c.fetched_at <= self.fresh_since]
+                   and c.kind in PARSED_KINDS and c.site in self.sites and url not in self.confirmed]
         for prior in pending:
             request = self._request(self.sites[prior.site], prior.url, self.parse_known, kind=prior.kind,
                                     referrer=prior.referrer)
@@ -202,15 +207,14 @@ class AnnualReportsSpider(Spider):
             raise DontCloseSpider
 
     def parse_known(self, response: Response) -> Iterator[Any]:
-        yield capture(response, response.meta["kind"], **_facts(self.known[response.request.url]))
+        yield capture(response, response.meta["kind"], **_facts(self.known[_requested(response.request)]))
 
     # -- plumbing ---------------------------------------------------------------------------
     def _request(self, site: Site, url: str, callback: Any, kind: str, referrer: str | None = None,
                  **meta: Any) -> Request | FetchFailure | None:
         if not self.scopes[site.id].allows(url):
             return self._out_of_scope(site, url, kind)
-        prior = self.known.get(url)
-        if kind in PARSED_KINDS and prior is not None and prior.fetched_at > self.fresh_since:
+        if kind in PARSED_KINDS and url in self.confirmed:
             self.crawler.stats.inc_value("nianbao/fresh_skipped")  # confirmed moments ago (NIANBAO_RECHECK_AFTER)
             return None
         if self._over_budget(site):
@@ -240,7 +244,7 @@ class AnnualReportsSpider(Spider):
 
     def failed(self, failure: Failure) -> FetchFailure | Capture:
         request = failure.request
-        prior = self.known.get(request.url)
+        prior = self.known.get(_requested(request))
         if prior and isinstance(failure.value, HttpError) and failure.value.response.status in GONE_STATUSES:
             return capture(failure.value.response, prior.kind, **_facts(prior))  # gone; its versions stay
         return FetchFailure(request.meta["site"], request.url, failure_reason(failure), request.meta.get("kind"))
@@ -249,7 +253,7 @@ class AnnualReportsSpider(Spider):
 def capture(response: Response, kind: str, **facts: Any) -> Capture:
     request = response.request
     redirects = response.meta.get("redirect_urls") or []
-    revisit = response.meta.get("nianbao_revisit")  # answered 304: the body is the archived one
+    revisit = response.meta.get("nianbao_revisit") if "revisit" in response.flags else None  # 304: archived body
     return Capture(
         site=response.meta["site"],
         kind=kind,
@@ -258,13 +262,18 @@ def capture(response: Response, kind: str, **facts: Any) -> Capture:
         method=request.method,
         status=304 if revisit else response.status,
         stored=revisit,
-        headers={k.decode("latin-1"): b", ".join(v).decode("latin-1") for k, v in response.headers.items()},
+        headers=text_headers(response.headers),
         body=response.body,
         fetched_at=datetime.now(UTC).replace(tzinfo=None),
         content_type=(response.headers.get("Content-Type") or b"").decode("latin-1") or None,
         referrer=(request.headers.get("Referer") or b"").decode("latin-1") or None,
         **facts,
     )
+
+
+def _requested(request: Request) -> str:
+    """The URL the spider asked for, before any redirect."""
+    return (request.meta.get("redirect_urls") or [request.url])[0]
 
 
 def _facts(prior: CatalogCapture) -> dict[str, Any]:

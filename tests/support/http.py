@@ -17,12 +17,13 @@ _opener = urllib.request.build_opener(_NoRedirect)
 
 
 def call(url: str, token: str | None = None, cookie: str | None = None, data: bytes | None = None,
-         headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+         headers: dict[str, str] | None = None, method: str | None = None) -> tuple[int, dict[str, str], bytes]:
     headers = {**(headers or {}), **({"Authorization": f"Bearer {token}"} if token else {})}
     if cookie:
         headers["Cookie"] = cookie
     try:
-        with _opener.open(urllib.request.Request(url, data=data, headers=headers), timeout=10) as response:
+        request = urllib.request.Request(url, data=data, headers=headers, method=method)
+        with _opener.open(request, timeout=10) as response:
             return response.status, {k.lower(): v for k, v in response.headers.items()}, response.read()
     except urllib.error.HTTPError as exc:
         return exc.code, {k.lower(): v for k, v in exc.headers.items()}, exc.read()
