@@ -163,13 +163,15 @@ class Service:
                     child.done.wait(10)
                     break
         scheduler.shutdown(wait=True)
+        with self.lock:  # cut short: due again at the next start (it asks after the rest, 304s for the done part)
+            self.unstarted.update(site for site, child in children.items() if child.process.returncode != FINISHED)
         self._bring_forward(scheduler)
         self._end_dead_runs()
         self.heartbeat("stopped")
         logger.info("stopped")
 
     def _bring_forward(self, scheduler: BackgroundScheduler) -> None:
-        """A run that came due during the stop is due again at once, so it runs when the service is back."""
+        """A run that came due during the stop, or was cut short by it, is due at once when the service is back."""
         if not self.unstarted:
             return
         store = SQLAlchemyJobStore(engine=self.catalog.engine, tablename=TABLE)

@@ -20,6 +20,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from nianbao.processes import alive
+
 FILE = "scheduler.json"
 #: Heartbeats missed before a service counts as gone (killed, machine reset).
 MISSED_BEATS = 3
@@ -43,7 +45,7 @@ def status(home: Path) -> dict[str, Any] | None:
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return {"state": "unknown", "alive": False, "crawls": []}
     age = (datetime.now(UTC) - beat).total_seconds()
-    alive = data.get("state") in ("running", "stopping") and age <= MISSED_BEATS * interval + 5
-    if alive and data.get("host") == socket.gethostname():
-        alive = alive(int(data.get("pid") or 0))
-    return {**data, "alive": alive, "heartbeat_age": round(age, 1)}
+    heard = data.get("state") in ("running", "stopping") and age <= MISSED_BEATS * interval + 5
+    if heard and data.get("host") == socket.gethostname():
+        heard = alive(int(data.get("pid") or 0))
+    return {**data, "alive": heard, "heartbeat_age": round(age, 1)}
