@@ -242,6 +242,8 @@ class Catalog:
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     def _create_tables(self) -> None:
+        had_runs_only = inspect(self.engine).has_table(Run.__tablename__) and not inspect(self.engine).has_table(
+            RunSite.__tablename__)
         try:
             Base.metadata.create_all(self.engine)
         except OperationalError as exc:
@@ -249,6 +251,12 @@ class Catalog:
                 raise
             Base.metadata.create_all(self.engine)  # another process created them at the same moment
         self._add_new_columns()
+        if had_runs_only:  # a catalog from before run_sites: its runs' sites, for the per-site views
+            with self.engine.begin() as conn:
+                rows = [{"run_id": run_id, "site": site} for run_id, sites in conn.execute(select(Run.id, Run.sites))
+                        for site in set(sites or [])]
+                if rows:
+                    conn.execute(insert(RunSite), rows)
 
     def _add_new_columns(self) -> None:
         """Columns and indexes added since a catalog was created, added to it (columns nullable: no data moves)."""
