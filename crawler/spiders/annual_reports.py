@@ -203,6 +203,10 @@ class AnnualReportsSpider(Spider):
                                     referrer=prior.referrer)
             if isinstance(request, Request):
                 self.crawler.engine.crawl(request)
+            elif request is not None:  # no item can be sent from here: the run log says it
+                self.logger.warning("not rechecked: %s: %s", request.reason, request.url,
+                                    extra={"event": "failed", "site": request.site, "url": request.url,
+                                           "reason": request.reason})
         if pending:
             raise DontCloseSpider
 
