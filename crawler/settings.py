@@ -34,7 +34,7 @@ NIANBAO_STORE_THREADS = 4
 NIANBAO_CONDITIONAL_REQUESTS = True
 #: A report or attachment confirmed (fetched, or answered 304) less than this many seconds ago is not asked
 #: about again: a rerun the same day fetches only what is new. Lists are always asked (conditionally).
-NIANBAO_RECHECK_AFTER = 6 * 3600
+NIANBAO_RECHECK_AFTER = 6 * 3600.0
 #: Seconds between updates of a running run's figures in the catalog (live progress); 0: only at the end.
 NIANBAO_RUN_UPDATE_INTERVAL = 5.0
 #: Lowest level kept in the run's JSON-lines log (NIANBAO_HOME/logs/run-N.jsonl); empty: no run log.

@@ -162,3 +162,11 @@ def test_a_crawl_stopped_while_starting_leaves_no_run_open(world, registry, home
         crawl.wait(60)
     statuses = {status for (status,) in catalog_rows(home, "SELECT status FROM runs")}
     assert statuses <= {"cancelled", "finished"}
+
+
+def test_a_setting_of_the_wrong_kind_is_a_configuration_error(home_env, registry):
+    bad = run_nianbao("crawl", "--sites", str(registry), "-s", "NIANBAO_RECHECK_AFTER=soon", env=home_env, check=False)
+    assert bad.returncode == 2 and b"-s NIANBAO_RECHECK_AFTER='soon': expected a number" in bad.stderr
+    flag = run_nianbao("crawl", "--sites", str(registry), "-s", "ROBOTSTXT_OBEY=maybe", env=home_env, check=False)
+    assert flag.returncode == 2 and b"expected true or false" in flag.stderr
+    assert not Path(home_env["NIANBAO_HOME"]).exists()

@@ -86,13 +86,19 @@ def test_a_rerun_the_same_day_asks_only_after_the_lists(scenario):
 
 
 def test_an_unchanged_recrawl_is_answered_from_the_archive(scenario):
-    _world, _env, catalog, *_ = scenario
+    _world, _env, catalog, _revised, _removed, *_ = scenario
     third, second, *_ = catalog.runs()
     captures = list(catalog.captures(run=second.id))
     not_modified = sum(c.status == 304 for c in captures)
     assert not_modified >= 0.9 * len(captures) and second.stats["not_modified"] == not_modified
     assert second.stats["objects_stored"] == 0 and {c.novelty for c in captures} == {"same"}
     assert (third.stats["new_versions"], third.stats["gone"], third.stats["new_reports"]) == (2, 1, 0)
+    log = _json_lines("runs", "log", str(third.id), "--json", env=_env)
+    said = {line["url"]: line["event"] for line in log if line["event"] in ("archived", "unchanged", "gone")}
+    assert said[_removed.url] == "gone" and {said[r.url] for r in _revised} == {"archived"}
+    assert list(said.values()).count("unchanged") == len(said) - 3
+    shown = run_nianbao("runs", "show", str(second.id), env=_env).stdout.decode()
+    assert f"not_modified     {second.stats['not_modified']}" in shown
 
 
 def test_history_numbers_versions_and_marks_revisits_and_gone(scenario):

@@ -33,7 +33,7 @@ _TRANSFER = {"content-length", "content-encoding", "transfer-encoding", "content
 
 def unconditional(request: Request, **meta: object) -> Request:
     """The request without what made it conditional: for a browser pass, which must fetch afresh."""
-    kept = {k: v for k, v in request.meta.items() if k not in ("nianbao_prior", "nianbao_revisit")}
+    kept = {k: v for k, v in request.meta.items() if k not in ("nianbao_prior", "nianbao_revisit", "download_latency")}
     fresh = request.replace(meta={**kept, "refetch": True, **meta})
     for name in ("If-None-Match", "If-Modified-Since"):
         fresh.headers.pop(name, None)

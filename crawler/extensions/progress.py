@@ -1,4 +1,5 @@
-"""One line on stderr per archived report or attachment, so a person watching sees the crawl move."""
+"""One line on stderr per report or attachment (archived, unchanged or gone), so a person watching sees the
+crawl move; failures are warnings in the log, on stderr too."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 
-from crawler.items import Capture, FetchFailure
+from crawler.items import Capture
+from crawler.pipelines.archive import outcome
 
 
 class Progress:
@@ -25,8 +27,8 @@ class Progress:
         return extension
 
     def item_scraped(self, item: Any) -> None:
-        if isinstance(item, FetchFailure):
-            print(f"  {item.site}: ! {item.reason}: {item.url}", file=self.out, flush=True)
-        elif isinstance(item, Capture) and item.kind in {"report", "attachment"}:
+        if isinstance(item, Capture) and item.kind in {"report", "attachment"}:
             what = item.title if item.kind == "report" else (item.filename or item.url)
-            print(f"  {item.site}: {item.kind} {item.year or ''} {what}", file=self.out, flush=True)
+            done = outcome(item)
+            print(f"  {item.site}: {item.kind} {item.year or ''} {what}" + ("" if done == "archived" else f" ({done})"),
+                  file=self.out, flush=True)

@@ -109,8 +109,9 @@ class ArchivePipeline:
             raise DropItem(f"{item.url}: not recorded: {exc}") from exc
         self._count(item.site, item.kind)
         if item.kind in cat.PARSED_KINDS:
-            logger.info("archived %s %s %s %s", item.kind, item.site, item.year or "", item.title or item.url,
-                        extra={"event": "archived", "site": item.site, "url": item.url})
+            what = outcome(item)
+            logger.info("%s %s %s %s %s", what, item.kind, item.site, item.year or "", item.title or item.url,
+                        extra={"event": what, "site": item.site, "url": item.url})
         return item
 
     def _stop(self, reason: str, why: str) -> None:
@@ -165,8 +166,13 @@ class ArchivePipeline:
     def _count_failure(self, failure: FetchFailure) -> None:
         self._count(failure.site, "errors")
         self.crawler.stats.inc_value(f"nianbao/by_reason/{reason_class(failure.reason)}")
-        logger.info("%s: %s — %s", failure.site, failure.url, failure.reason,
-                    extra={"event": "failed", "site": failure.site, "url": failure.url, "reason": failure.reason})
+        logger.warning("%s: %s — %s", failure.site, failure.url, failure.reason,
+                       extra={"event": "failed", "site": failure.site, "url": failure.url, "reason": failure.reason})
+
+
+def outcome(item: Capture) -> str:
+    """What became of a capture, in the words of the progress lines and the run log."""
+    return "gone" if item.status in cat.GONE_STATUSES else "unchanged" if item.stored else "archived"
 
 
 def _row(item: Capture, digest: str, run_id: int | None) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import NoReturn
 
 import click
+from scrapy.settings import Settings
 
 from archive.catalog import Catalog, CatalogError
 from archive.storage import StorageError, open_store
@@ -45,10 +46,36 @@ def open_archive(ctx: Context, *, store: bool = True, create: bool = False):
 
 
 def parse_setting(text: str) -> tuple[str, str]:
+    """``NAME=VALUE`` for a setting that exists (Scrapy's or crawler/settings.py), its value of the right kind."""
     name, sep, value = text.partition("=")
-    if not sep or not name.strip().isidentifier() or name.strip().upper() != name.strip():
+    name = name.strip()
+    if not sep or not name.isidentifier() or name.upper() != name:
         raise ConfigError(f"-s {text!r}: expected NAME=VALUE with an upper-case setting name")
-    return name.strip(), value
+    defaults = _defaults()
+    if name not in defaults:  # a misspelling, or an add-on's setting (PLAYWRIGHT_…): said, then passed on
+        click.echo(f"nianbao: warning: -s {name}: not a setting of nianbao or Scrapy (crawler/settings.py); "
+                   "passed on as given", err=True)
+        return name, value
+    default = defaults[name]
+    try:
+        if isinstance(default, bool) and value.strip().lower() not in _BOOLEANS:
+            raise ValueError("true or false")
+        if isinstance(default, int | float) and not isinstance(default, bool):
+            float(value)
+    except ValueError:
+        what = "true or false" if isinstance(default, bool) else "a number"
+        raise ConfigError(f"-s {name}={value!r}: expected {what}, like the default {default!r}") from None
+    return name, value
+
+
+_BOOLEANS = {"1", "0", "true", "false", "yes", "no", "on", "off"}
+
+
+def _defaults() -> Settings:
+
+    settings = Settings()
+    settings.setmodule("crawler.settings", priority="project")
+    return settings
 
 
 def write_file(target: Path, data: bytes) -> None:

@@ -63,8 +63,8 @@ def runs_show(ctx: Context, run_id: int, as_json: bool) -> None:
     click.echo(f"{'sites':<16} {', '.join(run.sites)}")
     if stats.get("stopped"):
         click.echo(f"{'stopped':<16} {stats['stopped']}")
-    for name in ("requests", "rendered", "reports", "new_reports", "new_versions", "attachments", "list_pages",
-                 "objects_stored", "bytes_stored", "errors"):
+    for name in ("requests", "not_modified", "fresh_skipped", "rendered", "reports", "new_reports", "new_versions",
+                 "gone", "attachments", "list_pages", "objects_stored", "bytes_stored", "errors"):
         click.echo(f"{name:<16} {stats.get(name, 0)}")
     for title, key in (("responses", "responses"), ("errors by reason", "errors_by_reason")):
         if stats.get(key):
