@@ -65,6 +65,7 @@ def test_unreachable_storage_is_reported_before_crawling(home_env, registry, s3_
     result = run_nianbao("crawl", "--sites", str(registry), env=env, check=False)
     assert result.returncode == 2
     assert b"127.0.0.1:9" in result.stderr and s3_env["NIANBAO_S3_SECRET_KEY"].encode() not in result.stderr
+    assert not Path(home_env["NIANBAO_HOME"], "catalog.sqlite3").exists()  # no empty archive left to mislead
 
 
 def test_failing_site_is_reported_not_fatal(world, home_env, tmp_path):

@@ -39,8 +39,8 @@ def open_archive(ctx: Context, *, store: bool = True, create: bool = False):
     """Config, catalog and store; read-only commands never create an archive where there is none."""
     try:
         config = ctx.config()
-        catalog = Catalog(config.catalog, create=create)
-        return config, catalog, (open_store(config, create=create) if store else None)
+        objects = open_store(config, create=create) if store else None  # first: an unreachable store creates nothing
+        return config, Catalog(config.catalog, create=create), objects
     except (ConfigError, CatalogError, StorageError) as exc:
         fail(str(exc))
 
