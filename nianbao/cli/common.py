@@ -39,8 +39,10 @@ def open_archive(ctx: Context, *, store: bool = True, create: bool = False):
     """Config, catalog and store; read-only commands never create an archive where there is none."""
     try:
         config = ctx.config()
-        objects = open_store(config, create=create) if store else None  # first: an unreachable store creates nothing
-        return config, Catalog(config.catalog, create=create), objects
+        if not create:  # reading: "no catalog (is NIANBAO_HOME right?)" says more than "no storage"
+            return config, Catalog(config.catalog, create=False), (open_store(config, create=False) if store else None)
+        objects = open_store(config) if store else None  # first: an unreachable store leaves no empty catalog
+        return config, Catalog(config.catalog), objects
     except (ConfigError, CatalogError, StorageError) as exc:
         fail(str(exc))
 
