@@ -149,8 +149,10 @@ def _toggle(ctx: Context, key: str, sites_file: str | None, pause: bool) -> None
     site = None
     try:
         catalog = Catalog(config.catalog, create=False)
-    except CatalogError as exc:  # a mistyped NIANBAO_HOME must not look like a schedule
-        fail(f"{exc}; `nianbao schedule run` (or a crawl) makes it")
+    except CatalogError as exc:  # no schedule yet: the site must be in the registry before anything is created
+        site = _site(key, sites_file, verb)
+        _config, catalog, _store = open_archive(ctx, store=False, create=True)
+        click.echo(f"nianbao: {exc}: made a new one for the schedule (a mistyped NIANBAO_HOME?)", err=True)
     try:
         with open_jobs(catalog.engine, options.plan.timezone) as scheduler:
             job = scheduler.get_job(key, jobstore="default")
