@@ -424,9 +424,12 @@ class Catalog:
         with self.sessions() as session:
             return list(session.scalars(query))
 
+    def held_captures(self, url: str) -> list[Capture]:
+        """The captures of ``url`` that have a body to give (not a 404/410 that said it is gone), oldest first."""
+        return [c for c in self.captures_of(url) if c.novelty != "gone"]
+
     def latest_capture(self, url: str) -> Capture | None:
-        """The newest capture of ``url`` that has a body to give (not a 404/410 that said it is gone)."""
-        held = [c for c in self.captures_of(url) if c.novelty != "gone"]
+        held = self.held_captures(url)
         return held[-1] if held else None
 
     def known_urls(self, sites: list[str]) -> dict[str, Capture]:

@@ -155,7 +155,8 @@ def failures_by_reason(catalog: Catalog, run: int | None = None, site: str | Non
     groups: dict[str, FailureGroup] = {}
     with catalog.sessions() as session:
         for failure in session.scalars(query.execution_options(yield_per=1000)):
-            group = groups.setdefault(reason_class(failure.reason), FailureGroup(reason_class(failure.reason)))
+            reason = reason_class(failure.reason)
+            group = groups.setdefault(reason, FailureGroup(reason))
             group.count += 1
             group.sites.add(failure.site)
             if len(group.failures) < per_reason:

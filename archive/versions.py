@@ -52,11 +52,9 @@ def capture_at(catalog: Catalog, url: str, moment: datetime) -> Capture:
     return before[-1]
 
 
-def closest(catalog: Catalog, url: str, moment: datetime) -> Capture:
-    """The capture nearest to ``moment`` either side, gone ones aside (what a Memento TimeGate redirects to)."""
-    held = [c for c in catalog.captures_of(url) if c.novelty != "gone"]
-    if not held:
-        raise NoVersion(f"{url} is not in the archive")
+def closest(held: list[Capture], moment: datetime) -> Capture:
+    """Of a URL's held captures (``Catalog.held_captures``), the one nearest to ``moment`` either side: what a
+    Memento TimeGate redirects to."""
     return min(held, key=lambda c: abs((c.fetched_at - moment).total_seconds()))
 
 

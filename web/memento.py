@@ -72,7 +72,7 @@ def wayback_time(text: str, end: bool = False) -> datetime:
 
 
 def _held(state: State, url: str) -> list[Capture]:
-    held = [c for c in state.catalog.captures_of(url) if c.novelty != "gone"]
+    held = state.catalog.held_captures(url)
     if not held:
         raise HTTPException(404, f"{url} is not in the archive")
     return held
@@ -114,7 +114,7 @@ def timegate(request: Request, url: str, state: State,
         except (TypeError, ValueError):
             raise HTTPException(400, f"Accept-Datetime {accept_datetime!r} is not an RFC 1123 date") from None
         wanted = wanted.replace(tzinfo=None) - (wanted.utcoffset() or timedelta())
-        chosen = versions.closest(state.catalog, url, wanted)
+        chosen = versions.closest(held, wanted)
     else:
         chosen = held[-1]
     base = str(request.base_url).rstrip("/")
@@ -131,7 +131,7 @@ def memento(request: Request, stamp: str, url: str, state: State) -> Response:
     held = _held(state, url)
     start, end = wayback_time(stamp), wayback_time(stamp, end=True)
     within = [c for c in held if start <= c.fetched_at <= end]
-    capture = within[0] if within else versions.closest(state.catalog, url, start)
+    capture = within[0] if within else versions.closest(held, start)
     if not within:  # not captured then: send the client to the memento there is, as Wayback does
         return RedirectResponse(f"/memento/{_stamp(capture.fetched_at)}/{url}", 302)
     if capture.final_url != capture.url and safe_url_string(capture.final_url) != url:

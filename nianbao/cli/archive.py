@@ -101,8 +101,8 @@ def archive_diff(ctx: Context, url: str, since: str | None, until: str | None) -
     if since:
         older = _version_at(catalog, url, since)
     else:
-        earlier = [c for c in catalog.captures_of(url)
-                   if c.novelty != "gone" and c.sha256 != newer.sha256 and c.fetched_at < newer.fetched_at]
+        earlier = [c for c in catalog.held_captures(url)
+                   if c.sha256 != newer.sha256 and c.fetched_at < newer.fetched_at]
         if not earlier:
             fail(f"{url} has one version only (captured {isoformat(newer.fetched_at)})", EXIT_FAILED)
         older = earlier[-1]
