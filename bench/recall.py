@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -31,14 +30,14 @@ from crawler.scope import Scope  # noqa: E402
 from nianbao.config import Config  # noqa: E402
 from tests.simulator import build_hard_world, build_world  # noqa: E402
 from tests.simulator.server import SimulatorServer  # noqa: E402
+from tests.support import nianbao_env  # noqa: E402
 
 
 def crawl(world, home: Path) -> tuple[list[str], float]:
     home.mkdir(parents=True)
     registry = home / "sites.yaml"
     registry.write_text(world.registry_yaml(), "utf-8")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NIANBAO_")}
-    env["NIANBAO_HOME"] = str(home)
+    env = nianbao_env(home)
     with SimulatorServer(world) as server:
         started = datetime.now()
         subprocess.run([sys.executable, "-m", "nianbao", "crawl", "--sites", str(registry), "--proxy",

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import subprocess
 import sys
@@ -34,6 +33,7 @@ sys.path.insert(0, str(ROOT))
 from archive.catalog import Catalog  # noqa: E402
 from tests.simulator import build_world  # noqa: E402
 from tests.simulator.server import SimulatorServer  # noqa: E402
+from tests.support import nianbao_env  # noqa: E402
 
 
 def crawl(server: SimulatorServer, registry: Path, env: dict[str, str], *settings: str) -> dict[str, float | int]:
@@ -62,8 +62,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="nianbao-recrawl-") as tmp:
         registry = Path(tmp) / "sites.yaml"
         registry.write_text(world.registry_yaml(), "utf-8")
-        env = {k: v for k, v in os.environ.items() if not k.startswith("NIANBAO_")}
-        env["NIANBAO_HOME"] = str(Path(tmp) / "home")
+        env = nianbao_env(Path(tmp) / "home")
         with SimulatorServer(world, latency=args.latency, bandwidth=args.bandwidth) as server:
             first = crawl(server, registry, env)
             rerun = crawl(server, registry, env)

@@ -6,7 +6,6 @@ the registry of the simulated counties, so the archive can be explored afterward
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -17,6 +16,7 @@ sys.path.insert(0, str(ROOT))
 
 from tests.simulator.server import SimulatorServer  # noqa: E402
 from tests.simulator.world import build_world  # noqa: E402
+from tests.support import nianbao_env  # noqa: E402
 
 
 def nianbao(*args: str, env: dict[str, str]) -> None:
@@ -30,8 +30,7 @@ def main() -> None:
     world = build_world(counties=6)
     registry = home / "sites.yaml"
     registry.write_text(world.registry_yaml(), "utf-8")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NIANBAO_")}
-    env["NIANBAO_HOME"] = str(home)
+    env = nianbao_env(home)
     print(f"simulated county world: {world.summary()}")
     with SimulatorServer(world) as server:
         nianbao("crawl", "--sites", str(registry), "--proxy", server.proxy_url, env=env)

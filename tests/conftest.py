@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import seaweed
+from tests.support import nianbao_env, seaweed
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -32,9 +32,7 @@ def s3_env(s3_server: seaweed.S3Server) -> dict[str, str]:
 @pytest.fixture
 def home_env(tmp_path: Path) -> dict[str, str]:
     """A clean NIANBAO_HOME (local storage, SQLite catalog) and nothing inherited."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NIANBAO_")}
-    env["NIANBAO_HOME"] = str(tmp_path / "home")
-    return env
+    return nianbao_env(tmp_path / "home")
 
 
 def run_nianbao(*args: str, env: dict[str, str], check: bool = True, cwd: Path = ROOT,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -12,7 +11,7 @@ import pytest
 from tests.conftest import run_nianbao
 from tests.simulator.server import SimulatorServer
 from tests.simulator.world import build_world
-from tests.support import free_ports
+from tests.support import free_ports, nianbao_env
 
 
 @pytest.fixture(scope="module")
@@ -26,8 +25,7 @@ def archived(world, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("cli")
     registry = tmp / "sites.yaml"
     registry.write_text(world.registry_yaml(), "utf-8")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NIANBAO_")}
-    env["NIANBAO_HOME"] = str(tmp / "home")
+    env = nianbao_env(tmp / "home")
     with SimulatorServer(world) as server:
         run_nianbao("crawl", "--sites", str(registry), "--proxy", server.proxy_url, env=env)
     return env

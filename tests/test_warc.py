@@ -25,7 +25,7 @@ from nianbao.config import Config
 from tests.conftest import run_nianbao
 from tests.simulator.server import SimulatorServer
 from tests.simulator.world import build_world
-from tests.support import free_ports, stop_process
+from tests.support import free_ports, nianbao_env, stop_process
 
 #: Transfer headers the export rewrites (the stored body is the decoded one).
 _REWRITTEN = {"content-length", "content-encoding", "transfer-encoding"}
@@ -51,8 +51,7 @@ def archived(world, tmp_path_factory) -> dict[str, str]:
     tmp = tmp_path_factory.mktemp("warc")
     registry = tmp / "sites.yaml"
     registry.write_text(world.registry_yaml(), "utf-8")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NIANBAO_")}
-    env["NIANBAO_HOME"] = str(tmp / "home")
+    env = nianbao_env(tmp / "home")
     with SimulatorServer(world) as server:
         crawl = ("crawl", "--sites", str(registry), "--proxy", server.proxy_url)
         run_nianbao(*crawl, env=env, timeout=120)

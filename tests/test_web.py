@@ -8,7 +8,6 @@ site alone (so its last three runs brought nothing: flagged), and one still runn
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import subprocess
 import sys
@@ -28,7 +27,7 @@ from crawler.runfigures import reason_class
 from tests.conftest import ROOT, run_nianbao
 from tests.simulator.server import SimulatorServer
 from tests.simulator.world import build_world
-from tests.support import free_ports, stop_process
+from tests.support import free_ports, nianbao_env, stop_process
 from tests.support.http import call
 from web.auth import TokenAuth, safe_next
 
@@ -48,8 +47,7 @@ def archive(s3_server, tmp_path_factory) -> dict[str, Any]:
     registry = tmp / "sites.yaml"
     registry.write_text(world.registry_yaml() + GONE, "utf-8")
     home = tmp / "home"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NIANBAO_")}
-    env.update(NIANBAO_HOME=str(home), **s3_server.env("nianbao-web"))
+    env = {**nianbao_env(home), **s3_server.env("nianbao-web")}
     broken = tmp / "broken"  # a store whose sha256/ is a file: every put fails, the crawl stops
     broken.mkdir()
     (broken / "sha256").write_text("not a directory")

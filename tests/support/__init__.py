@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
+from pathlib import Path
+
+
+def nianbao_env(home: Path | str) -> dict[str, str]:
+    """This process's environment as a user's shell would have it for nianbao: no stray NIANBAO_* of ours, and
+    NIANBAO_HOME at ``home``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NIANBAO_")}
+    env["NIANBAO_HOME"] = str(home)
+    return env
 
 
 def free_ports(count: int) -> list[int]:
