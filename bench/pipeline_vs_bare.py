@@ -59,7 +59,8 @@ def child_main(spec: dict[str, Any]) -> None:
     from scrapy import Request, Spider, signals
     from scrapy.crawler import Crawler, CrawlerProcess
     from scrapy.http import HtmlResponse, Response
-    from scrapy.settings import Settings
+
+    from crawler.runner import project_settings
 
     class BareSpider(Spider):
         """Follow every same-host ``<a href>`` from the start page; yield nothing else."""
@@ -142,8 +143,7 @@ def child_main(spec: dict[str, Any]) -> None:
         process = CrawlerProcess(settings)
         process.crawl("annual_reports", site=spec["site"], sites=spec["registry"])
     else:
-        settings = Settings()
-        settings.setmodule("crawler.settings", priority="project")
+        settings = project_settings()
         settings.setdict({**overrides, "SPIDER_MODULES": [], "ITEM_PIPELINES": {}, "DOWNLOADER_MIDDLEWARES": {},
                           "EXTENSIONS": {CrawlMeter: 0}}, priority="cmdline")
         # The proxy comes from the environment (http_proxy, set by run_crawl) through Scrapy's own

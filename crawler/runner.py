@@ -8,10 +8,16 @@ from scrapy.settings import Settings
 from nianbao.config import Config
 
 
-def crawl_settings(config: Config, sites_file: str | None, log_level: str = "INFO",
-                   overrides: dict[str, str] | None = None) -> Settings:
+def project_settings() -> Settings:
+    """Scrapy's defaults with crawler/settings.py on top: what every crawl and every setting check start from."""
     settings = Settings()
     settings.setmodule("crawler.settings", priority="project")
+    return settings
+
+
+def crawl_settings(config: Config, sites_file: str | None, log_level: str = "INFO",
+                   overrides: dict[str, str] | None = None) -> Settings:
+    settings = project_settings()
     settings.setdict({
         "NIANBAO_HOME": str(config.home),
         "NIANBAO_STORAGE": config.storage,

@@ -10,8 +10,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from scrapy.settings import Settings
-
+from crawler.runner import project_settings
 from nianbao.config import ConfigError
 
 from .plan import Plan
@@ -32,8 +31,7 @@ class ScheduleSettings:
 def load_settings(overrides: Mapping[str, str] | None = None,
                   env: Mapping[str, str] | None = None) -> ScheduleSettings:
     env = os.environ if env is None else env
-    settings = Settings()
-    settings.setmodule("crawler.settings", priority="project")
+    settings = project_settings()
     settings.setdict({name: env[name] for name in NAMES if env.get(name)}, priority="project")
     settings.setdict({k: v for k, v in (overrides or {}).items() if k in NAMES}, priority="cmdline")
 

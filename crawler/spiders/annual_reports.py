@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from scrapy import Request, Spider, signals
@@ -19,7 +19,7 @@ from scrapy.http import Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
-from archive.catalog import GONE_STATUSES, PARSED_KINDS, Catalog
+from archive.catalog import GONE_STATUSES, PARSED_KINDS, Catalog, utcnow
 from archive.catalog import Capture as CatalogCapture
 from crawler import discovery
 from crawler.attachments import attachment_links, filename_from
@@ -65,7 +65,7 @@ class AnnualReportsSpider(Spider):
         spider.known: dict[str, CatalogCapture] = {}  # URLs archived before: asked "changed since?"
         spider.confirmed: set[str] = set()  # … and those confirmed within NIANBAO_RECHECK_AFTER: not asked
         recheck_after = timedelta(seconds=crawler.settings.getfloat("NIANBAO_RECHECK_AFTER"))
-        spider.fresh_since = datetime.now(UTC).replace(tzinfo=None) - recheck_after
+        spider.fresh_since = utcnow() - recheck_after
         crawler.signals.connect(spider.recheck_known, signal=signals.spider_idle)
         return spider
 
@@ -268,7 +268,7 @@ def capture(response: Response, kind: str, **facts: Any) -> Capture:
         stored=revisit,
         headers=text_headers(response.headers),
         body=response.body,
-        fetched_at=datetime.now(UTC).replace(tzinfo=None),
+        fetched_at=utcnow(),
         content_type=(response.headers.get("Content-Type") or b"").decode("latin-1") or None,
         referrer=(request.headers.get("Referer") or b"").decode("latin-1") or None,
         **facts,

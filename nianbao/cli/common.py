@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+from functools import cache
 from pathlib import Path
 from typing import NoReturn
 
@@ -73,11 +74,11 @@ def parse_setting(text: str) -> tuple[str, str]:
 _BOOLEANS = {"1", "0", "true", "false", "yes", "no", "on", "off"}
 
 
+@cache
 def _defaults() -> Settings:
+    from crawler.runner import project_settings  # Scrapy's crawler machinery: only commands given -s need it
 
-    settings = Settings()
-    settings.setmodule("crawler.settings", priority="project")
-    return settings
+    return project_settings()
 
 
 def write_file(target: Path, data: bytes) -> None:
