@@ -17,6 +17,10 @@ NIANBAO_PROXY = None  # http://[user:pass@]host:port for every fetch
 NIANBAO_RUN_TRIGGER = "manual"
 #: Stop following a list's pagination after this many pages (a guard against endless pagers).
 NIANBAO_MAX_LIST_PAGES = 500
+#: Report links followed from one list page, and from one list (all its pages): a page of 100,000
+#: report-like links is a trap, not a county. Real lists show 15–50 a page, a few hundred in all.
+NIANBAO_MAX_REPORTS_PER_PAGE = 1000
+NIANBAO_MAX_REPORTS_PER_LIST = 5000
 #: At most this many requests for one site in one crawl (a guard against traps nothing else caught).
 NIANBAO_MAX_REQUESTS_PER_SITE = 20_000
 #: Hanweb dataproxy: records asked for per POST, as real JCMS list pages do (3 pages of 15).

@@ -14,10 +14,11 @@ from .base import Entry, Listing
 READERS = (gkmlpt, hanweb, trs, html)
 
 
-def read_listing(response: TextResponse, hanweb_group: int = 45) -> Listing:
+def read_listing(response: TextResponse, hanweb_group: int = 45, max_pages: int = 500) -> Listing:
+    """``max_pages`` bounds the pages derived from one page's pager before any is built."""
     for reader in READERS:
         if reader.recognizes(response):
-            return reader.read(response, hanweb_group=hanweb_group)
+            return reader.read(response, hanweb_group=hanweb_group, max_pages=max_pages)
     raise AssertionError("html.recognizes() accepts every page")  # pragma: no cover
 
 

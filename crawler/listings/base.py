@@ -22,8 +22,20 @@ class Entry:
 class Listing:
     platform: str
     entries: list[Entry] = field(default_factory=list)
-    #: Further list pages (GETs of ``index_1.html`` or POSTs to a data proxy).
+    #: Further list pages (GETs of ``index_1.html`` or POSTs to a data proxy), at most the reader's ``max_pages``.
     pages: list[Request] = field(default_factory=list)
+    #: How many pages the list says it has, when that is more than ``pages`` holds: a pager's count is
+    #: whatever the server writes (``createPageHTML(1000000000, …)``), so readers derive pages only up to
+    #: the cap and say what was left.
+    claimed_pages: int | None = None
+
+
+def capped(count: int, max_pages: int, listing: Listing) -> int:
+    """``count`` pages, or ``max_pages`` when the list claims more (noted on the listing)."""
+    if count > max_pages:
+        listing.claimed_pages = count
+        return max_pages
+    return count
 
 
 def anchors(selector: Selector, base: TextResponse) -> list[Entry]:

@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 from scrapy import Request
 from scrapy.http import TextResponse
 
-from .base import Entry, Listing
+from .base import Entry, Listing, capped
 
 _SID = re.compile(r"SID\s*:\s*['\"]([^'\"]+)['\"]")
 #: A TREE node, JSON or a JS object literal: {id: 4977, …, name: '政府信息公开年报', …}
@@ -30,10 +30,10 @@ def recognizes(response: TextResponse) -> bool:
     return "/gkmlpt/" in path and (bool(_API.search(path)) or b"window._CONFIG" in response.body)
 
 
-def read(response: TextResponse, **_: object) -> Listing:
+def read(response: TextResponse, max_pages: int = 500, **_: object) -> Listing:
     path = urlsplit(response.url).path
     if _API.search(path):
-        return _read_api(response)
+        return _read_api(response, max_pages)
     listing = Listing("gkmlpt")
     sid = _SID.search(response.text)
     if sid is None:
@@ -45,7 +45,7 @@ def read(response: TextResponse, **_: object) -> Listing:
     return listing
 
 
-def _read_api(response: TextResponse) -> Listing:
+def _read_api(response: TextResponse, max_pages: int) -> Listing:
     listing = Listing("gkmlpt")
     try:
         data = json.loads(response.text)
@@ -58,7 +58,8 @@ def _read_api(response: TextResponse) -> Listing:
             listing.entries.append(Entry(response.urljoin(url.split("#", 1)[0]), article["title"]))
     query = parse_qs(urlsplit(response.url).query)
     if query.get("page") == ["1"] and articles:  # page 1 tells how many pages there are; ask for the rest
-        pages = math.ceil(int((data.get("classify") or {}).get("post_count") or 0) / len(articles))
+        pages = capped(math.ceil(int((data.get("classify") or {}).get("post_count") or 0) / len(articles)),
+                       max_pages, listing)
         base = response.url.split("?", 1)[0]
         sid = query.get("sid", [""])[0]
         listing.pages = [Request(f"{base}?page={n}&sid={sid}") for n in range(2, pages + 1)]

@@ -15,7 +15,7 @@ from parsel import Selector
 from scrapy import FormRequest
 from scrapy.http import TextResponse
 
-from .base import Listing, anchors
+from .base import Listing, anchors, capped
 
 DATAPROXY = "/module/web/jpage/dataproxy.jsp"
 _RECORD = re.compile(r"<record>\s*<!\[CDATA\[(.*?)\]\]>\s*</record>", re.S)
@@ -29,13 +29,13 @@ def recognizes(response: TextResponse) -> bool:
     return b"<datastore>" in response.body or urlsplit(response.url).path.endswith(DATAPROXY)
 
 
-def read(response: TextResponse, hanweb_group: int = 45, **_: object) -> Listing:
+def read(response: TextResponse, hanweb_group: int = 45, max_pages: int = 500, **_: object) -> Listing:
     listing = Listing("hanweb")
     records = _RECORD.findall(response.text)
     for record in records:
         listing.entries += anchors(Selector(text=record), response)
     if urlsplit(response.url).path.endswith(DATAPROXY):
-        listing.pages = _later_groups(response, len(records), hanweb_group)
+        listing.pages = _later_groups(response, len(records), hanweb_group, max_pages, listing)
     elif records:
         listing.pages = _first_proxy_request(response, len(records), hanweb_group)
     return listing
@@ -49,8 +49,12 @@ def _first_proxy_request(response: TextResponse, shown: int, group: int) -> list
     return [_proxy_request(response, params, shown + 1, shown + group, int(per_page[1]) if per_page else 15)]
 
 
-def _later_groups(response: TextResponse, received: int, group: int) -> list[FormRequest]:
-    """After the first POST answers with ``<totalrecord>``, ask for every remaining group at once."""
+def _later_groups(response: TextResponse, received: int, group: int, max_pages: int,
+                  listing: Listing) -> list[FormRequest]:
+    """After the first POST answers with ``<totalrecord>``, ask for every remaining group at once.
+
+    The total is the server's word: groups are derived only up to ``max_pages`` of them.
+    """
     query = {k: v[0] for k, v in parse_qs(urlsplit(response.url).query).items()}
     start = int(query.get("startrecord", 1))
     per_page = int(query.get("perpage", 15))
@@ -59,8 +63,9 @@ def _later_groups(response: TextResponse, received: int, group: int) -> list[For
         return []
     params = response.meta.get("hanweb_params") or {}
     end_of_all = int(total[1]) if total else start + group * 50
+    count = max(0, (end_of_all - start) // group)  # arithmetic, not len(range): a total may exceed sys.maxsize
     requests = []
-    for first in range(start + group, end_of_all + 1, group):
+    for first in range(start + group, start + group * (capped(count, max_pages, listing) + 1), group):
         request = _proxy_request(response, params, first, first + group - 1, per_page)
         if not total:  # no total: walk one group at a time until a group comes back empty
             return [request]

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 from scrapy import Request
 from scrapy.http import TextResponse
 
-from .base import Listing, anchors
+from .base import Listing, anchors, capped
 
 _PAGER_TEXT = re.compile(
     r"^(\d{1,4}|下一?页|后一?页|尾页|末页|最后一?页|上一?页|前一?页|首页|第一页|next|last|»|›|>>?)$", re.IGNORECASE
@@ -23,7 +23,7 @@ def recognizes(response: TextResponse) -> bool:
     return True
 
 
-def read(response: TextResponse, **_: object) -> Listing:
+def read(response: TextResponse, max_pages: int = 500, **_: object) -> Listing:
     listing = Listing("html")
     here = urlsplit(response.url)
     seen = {response.url}
@@ -38,6 +38,7 @@ def read(response: TextResponse, **_: object) -> Listing:
             listing.pages.append(Request(url))
     pager = {r.url for r in listing.pages}
     listing.entries = [e for e in anchors(response.selector, response) if e.url not in pager]
+    listing.pages = listing.pages[:capped(len(listing.pages), max_pages, listing)]
     return listing
 
 

@@ -57,6 +57,9 @@ class AnnualReportsSpider(Spider):
         spider.scopes = {s.id: Scope(s) for s in spider.sites.values()}
         spider.max_list_pages = crawler.settings.getint("NIANBAO_MAX_LIST_PAGES")
         spider.hanweb_group = crawler.settings.getint("NIANBAO_HANWEB_GROUP")
+        spider.max_reports_per_page = crawler.settings.getint("NIANBAO_MAX_REPORTS_PER_PAGE")
+        spider.max_reports_per_list = crawler.settings.getint("NIANBAO_MAX_REPORTS_PER_LIST")
+        spider.list_reports: dict[str, int] = {}  # report candidates followed per list (by its first page)
         spider.list_pages: dict[str, set[str]] = {}  # list pages asked for, per site
         spider.refused: set[tuple[str, str]] = set()  # (site, URL) already reported out of scope
         spider.max_requests = crawler.settings.getint("NIANBAO_MAX_REQUESTS_PER_SITE")
@@ -122,22 +125,32 @@ class AnnualReportsSpider(Spider):
             yield FetchFailure(site.id, response.url, "list page is not text", "list")
             return
         try:
-            listing = read_listing(response, self.hanweb_group)
+            listing = read_listing(response, self.hanweb_group, self.max_list_pages)
         except Exception as exc:  # a page no reader understands loses that page, not the crawl
             self.logger.exception("cannot read list page %s", response.url)
             yield FetchFailure(site.id, response.url, f"list page not understood: {type(exc).__name__}: {exc}", "list")
             return
+        root = response.meta.get("list_root", response.url)
         candidates = 0
         for entry in listing.entries:
             verdict = classify(entry.title, county=site.name)
             if verdict.is_report or verdict.needs_full_title:
+                bound = self._report_bound(root, candidates)
+                if bound is not None:
+                    if bound:  # "" once the list's bound was said
+                        yield FetchFailure(site.id, response.url, bound, "list")
+                    break
                 candidates += 1
+                self.list_reports[root] = self.list_reports.get(root, 0) + 1
                 meta = {"list_title": entry.title, "verdict": verdict if verdict.is_report else None}
                 yield self._request(site, entry.url, self.parse_report, kind="report", referrer=response.url,
                                     **meta)
         if needs_browser(response, listing, candidates):
             yield rendered(response)
             return
+        if listing.claimed_pages:
+            yield FetchFailure(site.id, response.url, f"list claims {listing.claimed_pages} pages: following at most "
+                               f"{self.max_list_pages} (NIANBAO_MAX_LIST_PAGES)", "list")
         seen = self.list_pages.setdefault(site.id, set())
         for page in listing.pages:
             if page.url in seen:  # every list page links its neighbours: count each page once
@@ -156,7 +169,7 @@ class AnnualReportsSpider(Spider):
             self.asked.add(page.url)
             # Fetched plainly, like the first page: a page that needs the browser goes there the same way.
             yield page.replace(callback=self.parse_list, errback=self.failed,
-                               meta={**page.meta, "site": site.id, "kind": "list",
+                               meta={**page.meta, "site": site.id, "kind": "list", "list_root": root,
                                      "dont_obey_robotstxt": not site.obey_robots})
 
     # -- reports ----------------------------------------------------------------------------
@@ -227,6 +240,22 @@ class AnnualReportsSpider(Spider):
         self.asked.add(url)
         return Request(url, callback=callback, errback=self.failed, headers=headers,
                        meta={"site": site.id, "kind": kind, "dont_obey_robotstxt": not site.obey_robots, **meta})
+
+    def _report_bound(self, root: str, on_page: int) -> str | None:
+        """Why no more reports are followed from this page, if a bound is reached (a page of 100,000 links).
+
+        The list's bound is said once, on the page that reached it (``""`` afterwards: stop, say nothing)."""
+        if on_page >= self.max_reports_per_page:
+            return f"more than {self.max_reports_per_page} report links on one list page: the rest not followed " \
+                   "(NIANBAO_MAX_REPORTS_PER_PAGE)"
+        followed = self.list_reports.get(root, 0)
+        if followed > self.max_reports_per_list:
+            return ""
+        if followed == self.max_reports_per_list:
+            self.list_reports[root] += 1  # past the bound from now on
+            return f"more than {self.max_reports_per_list} report links in the list {root}: the rest not followed " \
+                   "(NIANBAO_MAX_REPORTS_PER_LIST)"
+        return None
 
     def _over_budget(self, site: Site) -> bool:
         """Counts a request for the site; True past NIANBAO_MAX_REQUESTS_PER_SITE (a trap nothing else caught)."""
