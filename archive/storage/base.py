@@ -10,6 +10,9 @@ from __future__ import annotations
 import hashlib
 import re
 from abc import ABC, abstractmethod
+from typing import BinaryIO
+
+from .blob import Blob
 
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 
@@ -43,27 +46,26 @@ class ObjectStore(ABC):
     #: A description safe to print: never includes credentials.
     location: str
 
-    def put(self, data: bytes) -> str:
-        """Store ``data`` (once) and verify it; returns its SHA-256.
+    def put(self, data: bytes | BinaryIO) -> str:
+        """Store ``data`` (bytes, or a seekable file such as a spooled download) once and verify it;
+        returns its SHA-256.
 
         An object already stored is trusted only once checked against ``data``; a damaged copy
         is written again (same key, same bytes: a repair, never a change).
         """
-        digest, key = sha256_hex(data), object_key(sha256_hex(data))
-        if not self._intact(key, data):  # missing, another size or other bytes: (re)write
-            self._write(key, data, digest)
-            self._verify(key, data, digest)
-        return digest
+        blob = Blob(data)
+        key = object_key(blob.sha256)
+        if not self._intact(key, blob):  # missing, another size or other bytes: (re)write
+            self._write(key, blob)
+            self._verify(key, blob)
+        return blob.sha256
 
     def flush(self) -> None:  # noqa: B027 - a no-op by default, on purpose
         """Make what was stored so far durable (before the catalog refers to it); a no-op where puts are."""
 
-    def _intact(self, key: str, data: bytes) -> bool:
-        """Whether the object at ``key`` holds exactly ``data``."""
-        try:
-            return self._read(key) == data
-        except IntegrityError:
-            return False
+    @abstractmethod
+    def _intact(self, key: str, blob: Blob) -> bool:
+        """Whether the object at ``key`` holds exactly the blob's bytes (False when missing)."""
 
     def get(self, sha256: str) -> bytes:
         """The object's bytes, checked against ``sha256`` on the way out."""
@@ -77,11 +79,11 @@ class ObjectStore(ABC):
         """Whether the object is stored (with that size, when given)."""
 
     @abstractmethod
-    def _write(self, key: str, data: bytes, sha256: str) -> None: ...
+    def _write(self, key: str, blob: Blob) -> None: ...
 
     @abstractmethod
-    def _verify(self, key: str, data: bytes, sha256: str) -> None:
-        """Raise IntegrityError unless the store now holds exactly ``data`` at ``key``."""
+    def _verify(self, key: str, blob: Blob) -> None:
+        """Raise IntegrityError unless the store now holds exactly the blob's bytes at ``key``."""
 
     @abstractmethod
     def _read(self, key: str) -> bytes:

@@ -8,6 +8,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from .base import IntegrityError, MissingObject, ObjectStore, StorageError, object_key
+from .blob import Blob
 
 
 class LocalStore(ObjectStore):
@@ -42,12 +43,22 @@ class LocalStore(ObjectStore):
             raise StorageError(f"cannot look up object {sha256} in {self.location}: {exc.strerror or exc}") from exc
         return size is None or stat.st_size == size
 
-    def _write(self, key: str, data: bytes, sha256: str) -> None:
+    def _intact(self, key: str, blob: Blob) -> bool:
+        try:
+            with (self.root / key).open("rb") as stored:
+                return os.fstat(stored.fileno()).st_size == blob.size and blob.matches(stored)
+        except FileNotFoundError:
+            return False
+        except OSError as exc:
+            raise StorageError(f"cannot read {key} from {self.location}: {exc.strerror or exc}") from exc
+
+    def _write(self, key: str, blob: Blob) -> None:
         """Write beside the target, read it back, then rename: no half object is ever visible.
 
         Few system calls on purpose: each one hands the GIL back and forth with the crawl's
         reactor thread, which costs more than the call itself.
         """
+        sha256 = blob.sha256
         path = self.root / key
         tmp = path.parent / f".incoming-{sha256[:16]}-{os.getpid()}-{threading.get_ident()}"
         try:
@@ -59,15 +70,14 @@ class LocalStore(ObjectStore):
                     self._unsynced.update({path.parent.parent, path.parent.parent.parent, self.root})
             # 0o644 less the umask: a parser running as another user can read the archive.
             fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
-            try:
-                view = memoryview(data)
-                while view:
-                    view = view[os.write(fd, view):]
+            with os.fdopen(fd, "w+b") as file:
+                for chunk in blob.chunks():
+                    file.write(chunk)
+                file.flush()
                 os.fsync(fd)
-                if os.pread(fd, len(data) + 1, 0) != data:
+                file.seek(0)
+                if not blob.matches(file):
                     raise IntegrityError(f"object {sha256} read back from {self.location} differs from its bytes")
-            finally:
-                os.close(fd)
             os.replace(tmp, path)
             with self._lock:
                 self._unsynced.add(path.parent)
@@ -92,10 +102,10 @@ class LocalStore(ObjectStore):
         except OSError as exc:
             raise StorageError(f"cannot make {self.location} durable: {exc.strerror or exc}") from exc
 
-    def _verify(self, key: str, data: bytes, sha256: str) -> None:
+    def _verify(self, key: str, blob: Blob) -> None:
         # The bytes were compared before the rename; what is left to prove is that they are in place.
-        if not self.has(sha256, len(data)):
-            raise IntegrityError(f"object {sha256} is not in {self.location} after it was stored")
+        if not self.has(blob.sha256, blob.size):
+            raise IntegrityError(f"object {blob.sha256} is not in {self.location} after it was stored")
 
     def _read(self, key: str) -> bytes:
         try:

@@ -46,7 +46,7 @@ def proxy_option(proxy: str) -> dict[str, str]:
 
 class BrowserAddon:
     def update_settings(self, settings: BaseSettings) -> None:
-        handler = "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler"
+        handler = "crawler.downloadhandlers.http.HTTPDownloadHandler"  # scrapy-playwright's, bodies bounded
         settings.set("DOWNLOAD_HANDLERS", {**settings.getdict("DOWNLOAD_HANDLERS"), "http": handler, "https": handler},
                      priority="addon")
         options = {"headless": True, "args": ARGS, **settings.getdict("PLAYWRIGHT_LAUNCH_OPTIONS")}
