@@ -37,7 +37,8 @@ from sqlalchemy.exc import ArgumentError, OperationalError, ProgrammingError, SQ
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, sessionmaker
 from w3lib.url import safe_url_string
 
-from nianbao.config import redact
+from archive.headers import pairs as header_pairs
+from nianbao.config import ARCHIVE_TIMEOUT, redact
 from nianbao.processes import alive
 
 #: Kinds of capture whose bodies go on to parsing; list pages are kept but not parsed.
@@ -121,7 +122,11 @@ class Capture(Base):
     final_url: Mapped[str] = mapped_column(Text, index=True)  # a URL is looked up as requested or redirected to
     method: Mapped[str] = mapped_column(String(8), default="GET")
     status: Mapped[int] = mapped_column(Integer)
-    headers: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    #: What the status line said of the protocol (``HTTP/1.1``); the reason phrase is not kept.
+    protocol: Mapped[str | None] = mapped_column(String(32))
+    #: The headers as received, in order, repeats apart (the stored form: see archive.headers;
+    #: rows from before it hold a dict of name → joined value, read alike and never rewritten).
+    headers: Mapped[Any] = mapped_column(JSON, default=list)
     fetched_at: Mapped[datetime] = mapped_column(DateTime, index=True)
     sha256: Mapped[str] = mapped_column(String(64), index=True)
     size: Mapped[int] = mapped_column(Integer)
@@ -143,6 +148,8 @@ class Capture(Base):
             "final_url": self.final_url,
             "method": self.method,
             "status": self.status,
+            "protocol": self.protocol,
+            "headers": [list(pair) for pair in header_pairs(self.headers)],
             "sha256": self.sha256,
             "size": self.size,
             "content_type": self.content_type,
@@ -217,11 +224,21 @@ class FixityAudit(Base):
 
 
 class Catalog:
-    def __init__(self, url: str, create: bool = True) -> None:
-        """Open the catalog at ``url``; ``create=False`` (read-only commands) refuses to make a new one."""
-        self.url = url
+    def __init__(self, url: str, create: bool = True, timeout: float = ARCHIVE_TIMEOUT) -> None:
+        """Open the catalog at ``url``; ``create=False`` (read-only commands) refuses to make a new one.
+
+        A database server is given ``timeout`` seconds to accept and answer a connection (libpq's
+        connect_timeout covers the whole start-up), and a connection whose packets go unacknowledged
+        that long is dropped: a port that accepts and never answers is an error, not a hang.
+        """
+        self.url, self.timeout = url, timeout
         try:
-            self.engine: Engine = create_engine(url, hide_parameters=True)  # bodies' metadata stays out of errors
+            options: dict[str, Any] = {}
+            if make_url(url).get_backend_name() == "postgresql":
+                options["connect_args"] = {"connect_timeout": max(1, round(timeout)),
+                                           "tcp_user_timeout": int(timeout * 1000)}
+            # hide_parameters: bodies' metadata stays out of errors
+            self.engine: Engine = create_engine(url, hide_parameters=True, **options)
         except (ArgumentError, ImportError, ValueError) as exc:
             raise CatalogError(f"NIANBAO_CATALOG: cannot use {_safe(url)!r}: {exc}") from exc
         if self.engine.dialect.name == "sqlite":
@@ -238,6 +255,10 @@ class Catalog:
             elif not inspect(self.engine).has_table(Capture.__tablename__):
                 raise CatalogError(f"no archive catalog in {_safe(url)} (nothing was crawled into it)")
         except SQLAlchemyError as exc:
+            if "timeout expired" in str(exc):  # libpq's words for connect_timeout
+                where = f"{self.engine.url.host}:{self.engine.url.port or 5432}"
+                raise CatalogError(f"catalog database {where} did not answer within {timeout:g} s "
+                                   "(NIANBAO_ARCHIVE_TIMEOUT)") from None
             raise CatalogError(f"cannot open catalog {_safe(url)}: {getattr(exc, 'orig', None) or exc}") from exc
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
 
@@ -303,6 +324,11 @@ class Catalog:
             run = session.get(Run, run_id) if run_id else None
             if run is not None and run.status == "running":
                 run.status, run.finished_at, run.stats = "cancelled", utcnow(), {**run.stats, "stopped": why}
+
+    def set_run_log(self, run_id: int, log_sha256: str) -> None:
+        """The stored log of a run that ended without storing its own (stopped hard, or killed)."""
+        with self.sessions.begin() as session:
+            session.execute(update(Run).where(Run.id == run_id, Run.log_sha256.is_(None)).values(log_sha256=log_sha256))
 
     def end_dead_runs(self) -> list[int]:
         """Runs left ``running`` by a crawl process of this host that is gone (killed, machine reset): failed."""

@@ -20,7 +20,7 @@ from crawler.runfigures import reason_class
 DEADLINE_MONTH, DEADLINE_DAY = 3, 31
 #: A site whose last this many ended runs brought nothing is flagged as failing.
 FAILING_RUNS = 3
-#: Report years shown in the coverage grid, ending with last year's.
+#: Report years the coverage grid shows at least (ending with last year's), however little is archived.
 COVERAGE_YEARS = 6
 
 
@@ -34,9 +34,15 @@ def report_year(today: date) -> int:
     return today.year - 1
 
 
-def coverage_years(today: date) -> list[int]:
-    """The grid's columns: the last few report years, up to the one being published this spring."""
-    return list(range(report_year(today) - COVERAGE_YEARS + 1, report_year(today) + 1))
+def coverage_years(today: date, archived: Iterable[int] = (), since: int | None = None) -> list[int]:
+    """The grid's columns: every report year ``archived`` (a county's 2008 reports are coverage too) through the
+    one being published this spring, and at least the last few; from ``since`` on when the grid gets too wide."""
+    archived = list(archived)
+    first = min([*archived, report_year(today) - COVERAGE_YEARS + 1])
+    last = max([*archived, report_year(today)])
+    if since is not None:
+        first = max(first, min(since, last))  # narrows only: ?from=1 is not 2,000 empty columns
+    return list(range(first, last + 1))
 
 
 @dataclass(frozen=True)

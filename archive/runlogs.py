@@ -13,12 +13,17 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from archive.storage import ObjectStore
+from archive.storage import ObjectStore, StorageError
+
+if TYPE_CHECKING:
+    from archive.catalog import Catalog
 
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 _REQUEST = re.compile(r"<(?:GET|POST|HEAD) (\S+?)>")
+_FORMATTER = logging.Formatter()
+logger = logging.getLogger(__name__)
 
 
 def log_path(home: Path, run_id: int) -> Path:
@@ -54,8 +59,8 @@ class JsonLinesHandler(logging.Handler):
                 "reason": getattr(record, "reason", None),
                 "message": message,
             }
-            if record.exc_info:
-                line["exception"] = self.formatException(record.exc_info)
+            if record.exc_info and record.exc_info[0]:  # the traceback as text: still one JSON object a line
+                line["exception"] = _FORMATTER.formatException(record.exc_info)
             with self.lock:
                 self.stream.write(json.dumps(line, ensure_ascii=False) + "\n")
         except Exception:  # noqa: BLE001 - logging must never break the crawl
@@ -65,6 +70,28 @@ class JsonLinesHandler(logging.Handler):
         with self.lock:
             self.stream.close()
         super().close()
+
+
+def store_logs(catalog: Catalog, home: Path, store: ObjectStore, run_ids: Iterable[int]) -> list[int]:
+    """Store the logs of runs that ended without storing their own (a crawl stopped before it could
+    close its run, a process killed and found dead), when their files are on this machine.
+
+    Returns the runs whose logs were stored; a log that cannot be stored stays on disk, said once.
+    """
+    stored = []
+    for run_id in run_ids:
+        run, path = catalog.run(run_id), log_path(home, run_id)
+        if run is None or run.log_sha256 or not path.is_file():
+            continue
+        try:
+            digest = store.put(path.read_bytes())
+            store.flush()
+        except (StorageError, OSError) as exc:
+            logger.warning("run %s: its log stays only in %s: %s", run_id, path, exc)
+            continue
+        catalog.set_run_log(run_id, digest)
+        stored.append(run_id)
+    return stored
 
 
 def parse_lines(lines: Iterable[str]) -> Iterator[dict[str, Any]]:

@@ -8,8 +8,9 @@ the same body (an unchanged recrawl, or the same file at another URL) an identic
 exported selection is written in full: the export stands on its own.
 
 Layout (see README, "WARC export"): ``response``/``revisit`` records carry the stored status
-and headers as an HTTP/1.1 message describing the stored body (``Content-Length`` its length;
-codings Scrapy already undid moved to ``X-Archive-Orig-*``); each is followed by a ``metadata``
+line and headers (bytes as received, repeats apart) as an HTTP/1.x message describing the
+stored body (``Content-Length`` its length; codings Scrapy already undid moved to
+``X-Archive-Orig-*``); each is followed by a ``metadata``
 record with what the catalog knows (site, kind, year, agency, title, the URL requested before
 redirects); digests are ``sha256:`` in base32, as warcio writes and checks them.
 """
@@ -19,6 +20,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -30,6 +32,7 @@ import surt
 from warcio.recordloader import ArcWarcRecord
 from warcio.statusandheaders import StatusAndHeaders, StatusAndHeadersParser
 
+from archive import headers as http_headers
 from archive.catalog import Capture, Catalog, isoformat, utcnow
 from archive.storage import ObjectStore, StorageError
 
@@ -130,12 +133,12 @@ def _target(capture: Capture) -> str:
 
 
 def _response(capture: Capture, status: int, body: bytes) -> ArcWarcRecord:
-    head = _http_head(status, capture.headers or {}, len(body), body[:4])
+    head = _http_head(capture, status, len(body), body[:4])
     return _record("response", capture, body, {"WARC-Payload-Digest": payload_digest(capture.sha256)}, head)
 
 
 def _revisit(capture: Capture, status: int, original: _Original) -> ArcWarcRecord:
-    head = _http_head(status, capture.headers or {}, capture.size, original.start)
+    head = _http_head(capture, status, capture.size, original.start)
     return _record("revisit", capture, b"", {
         "WARC-Profile": REVISIT_PROFILE,
         "WARC-Refers-To": original.record_id,
@@ -183,36 +186,31 @@ class _RawHead:
         """Already computed."""
 
 
-def _http_head(status: int, headers: dict[str, str], length: int, start: bytes) -> bytes:
-    """The stored answer as an HTTP/1.1 header block describing the stored (decoded) body.
+def _http_head(capture: Capture, status: int, length: int, start: bytes) -> bytes:
+    """The stored answer as an HTTP/1.x header block describing the stored (decoded) body.
 
-    Header values were stored as Latin-1 decodings of the bytes received, so encoding them
-    back gives those bytes. ``start`` (the body's first bytes) tells whether a Content-Encoding
-    still applies: Scrapy removes the codings it undid, but one it could not stays on the body.
+    Headers are written as the bytes received, in order, a repeated one (Set-Cookie) as often as
+    it came. ``start`` (the body's first bytes) tells whether a Content-Encoding still applies:
+    Scrapy removes the codings it undid, but one it could not stays on the body. The reason
+    phrase is not kept by Scrapy: the standard one is written.
     """
     try:
         reason = HTTPStatus(status).phrase
     except ValueError:
         reason = "Unknown"
-    lines, length_kept = [f"HTTP/1.1 {status} {reason}"], False
-    for name, value in headers.items():
-        low, value = name.lower(), " ".join(str(value).splitlines())
+    protocol = capture.protocol if re.fullmatch(r"HTTP/1\.[01]", capture.protocol or "") else "HTTP/1.1"
+    lines, length_kept = [f"{protocol} {status} {reason}".encode("ascii")], False
+    for name, value in http_headers.pairs(capture.headers):
+        low, value = name.lower(), " ".join(value.splitlines())
         if low == "content-length" and value.strip() == str(length) and not length_kept:
             length_kept = True
         elif low in ("content-length", "transfer-encoding") or (low == "content-encoding"
                                                                and not _still_encoded(value, start)):
             name = f"X-Archive-Orig-{name}"
-        lines.append(f"{name}: {value}")
+        lines.append(http_headers.raw(name) + b": " + http_headers.raw(value))
     if not length_kept:
-        lines.append(f"Content-Length: {length}")
-    return b"".join(_latin1(line) + b"\r\n" for line in lines) + b"\r\n"
-
-
-def _latin1(line: str) -> bytes:
-    try:
-        return line.encode("latin-1")
-    except UnicodeEncodeError:  # not from a response's bytes: keep it readable
-        return line.encode("utf-8")
+        lines.append(f"Content-Length: {length}".encode("ascii"))
+    return b"".join(line + b"\r\n" for line in lines) + b"\r\n"
 
 
 def _still_encoded(codings: str, start: bytes) -> bool:
@@ -229,7 +227,7 @@ def _cdxj(capture: Capture, status: int, record: ArcWarcRecord, placed: tuple[st
     if record.rec_type == "revisit":
         entry["mime"] = "warc/revisit"
     else:
-        mime = next((v for k, v in (capture.headers or {}).items() if k.lower() == "content-type"), "")
+        mime = http_headers.get(capture.headers, "Content-Type") or ""
         entry["mime"] = mime.replace(" ", ";").split(";", 1)[0] or "unk"
         entry["status"] = str(status)
     entry.update(digest=payload_digest(capture.sha256), length=str(length), offset=str(offset), filename=filename)

@@ -5,11 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import BinaryIO
+
+from archive.headers import stored_form
 
 
-def text_headers(headers: Mapping[bytes, list[bytes]]) -> dict[str, str]:
-    """Scrapy's headers as the catalog keeps them: names and values as received (Latin-1), repeats joined."""
-    return {k.decode("latin-1"): b", ".join(v).decode("latin-1") for k, v in headers.items()}
+def text_headers(headers: Mapping[bytes, list[bytes]]) -> list[list[str]]:
+    """Scrapy's headers as the catalog keeps them (archive.headers): the bytes received, repeats apart."""
+    return stored_form(headers.items())
 
 
 @dataclass
@@ -21,7 +24,7 @@ class Capture:
     url: str
     final_url: str
     status: int
-    headers: dict[str, str]
+    headers: list[list[str]]
     body: bytes = field(repr=False)
     fetched_at: datetime
     method: str = "GET"
@@ -32,8 +35,15 @@ class Capture:
     agency_kind: str | None = None
     title: str | None = None
     filename: str | None = None
+    #: What the status line said of the protocol (``HTTP/1.1``), as Scrapy's download handler gives it.
+    protocol: str | None = None
     #: The digest of the archived body this capture repeats (answered 304): nothing to store.
     stored: str | None = None
+    #: A body too large to hold in memory, spooled to a temporary file by the download handler
+    #: (``body`` is then empty); the archive stores it from there and closes it.
+    body_file: BinaryIO | None = field(default=None, repr=False)
+    #: The body's size, where it is not ``len(body)`` (a spooled body, or a revisit not read back).
+    size: int | None = None
 
 
 @dataclass

@@ -15,6 +15,9 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from crawler.addresses import normalize, read_address, refusal
+from nianbao.config import ConfigError, internal_addresses_allowed
+
 try:  # libyaml makes the 2,850-site national registry load in a fraction of the time
     from yaml import CSafeLoader as SafeLoader
 except ImportError:  # pragma: no cover
@@ -24,7 +27,8 @@ NATIONAL = "national"
 _ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 _REQUIRED = ("id", "name", "home")
 _OPTIONAL = ("province", "prefecture", "report_lists", "attachment_hosts", "obey_robots", "schedule")
-_HOST = re.compile(r"(?=.{1,253}$)([a-z0-9-]{1,63}\.)+[a-z0-9-]{1,63}", re.IGNORECASE)
+#: A name of one label or more (``localhost`` is a name too, refused for what it is: crawler.addresses).
+_HOST = re.compile(r"(?=.{1,253}$)([a-z0-9-]{1,63}\.)*[a-z0-9-]{1,63}", re.IGNORECASE)
 
 
 class RegistryError(ValueError):
@@ -44,6 +48,16 @@ class Site:
     obey_robots: bool = True
     #: Cron expressions replacing the scheduler's plan for this site (see scheduler.plan); empty: the plan.
     schedule: tuple[str, ...] = ()
+
+    @property
+    def full_name(self) -> str:
+        """Province, prefecture and name as written together (江西省宜春市万载县); a part that repeats the one
+        before it is said once: 香港特别行政区 is its own province, and has no prefecture."""
+        parts: list[str] = []
+        for part in (self.province, self.prefecture, self.name):
+            if part and part not in parts:
+                parts.append(part)
+        return "".join(parts)
 
     @property
     def hosts(self) -> frozenset[str]:
@@ -74,7 +88,7 @@ class Registry:
                 if not matches:
                     raise RegistryError(f"no site {key!r} in {self.source}")
                 if len(matches) > 1:
-                    options = ", ".join(f"{s.id} ({s.province or ''}{s.prefecture or ''}{s.name})" for s in matches)
+                    options = ", ".join(f"{s.id} ({s.full_name})" for s in matches)
                     raise RegistryError(f"site name {key!r} is ambiguous in {self.source}: use one of {options}")
                 site = matches[0]
             if site not in chosen:
@@ -84,14 +98,18 @@ class Registry:
 
 def _names(site: Site) -> set[str]:
     parts = [p for p in (site.province, site.prefecture) if p]
-    return {site.name, (site.prefecture or "") + site.name, "".join(parts) + site.name}
+    return {site.name, (site.prefecture or "") + site.name, "".join(parts) + site.name, site.full_name}
 
 
-def load_registry(path: str | Path | None = None) -> Registry:
-    """The registry in ``path``, or the national default shipped with nianbao."""
+def load_registry(path: str | Path | None = None, allow_internal: bool | None = None) -> Registry:
+    """The registry in ``path``, or the national default shipped with nianbao.
+
+    ``allow_internal``: accept internal addresses (NIANBAO_ALLOW_INTERNAL_ADDRESSES, a lab or a test world);
+    None: as the environment says, as the crawl will.
+    """
     if path is None or str(path) == NATIONAL:
         text = resources.files("crawler").joinpath("data/county-portals.yaml").read_text("utf-8")
-        return parse_registry(text, "the national registry")
+        return parse_registry(text, "the national registry", allow_internal)
     path = Path(path)
     try:
         text = path.read_text("utf-8")
@@ -99,10 +117,15 @@ def load_registry(path: str | Path | None = None) -> Registry:
         raise RegistryError(f"registry file {path} does not exist") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise RegistryError(f"cannot read registry file {path}: {exc}") from None
-    return parse_registry(text, str(path))
+    return parse_registry(text, str(path), allow_internal)
 
 
-def parse_registry(text: str, source: str) -> Registry:
+def parse_registry(text: str, source: str, allow_internal: bool | None = None) -> Registry:
+    if allow_internal is None:
+        try:
+            allow_internal = internal_addresses_allowed()
+        except ConfigError as exc:
+            raise RegistryError(f"{source}: {exc}") from None
     try:
         # Aliases can expand a few hundred bytes into gigabytes ("billion laughs"); no registry needs them.
         if any(isinstance(event, yaml.AliasEvent) for event in yaml.parse(text, Loader=SafeLoader)):
@@ -121,7 +144,7 @@ def parse_registry(text: str, source: str) -> Registry:
         label = f"entry {number}"
         if isinstance(entry, dict) and isinstance(entry.get("id"), str):
             label += f" (id {entry['id']!r})"
-        problems = _check_entry(entry)
+        problems = _check_entry(entry, allow_internal)
         ident = entry.get("id") if isinstance(entry, dict) else None
         if isinstance(ident, str):
             if ident in seen:
@@ -149,7 +172,7 @@ def parse_registry(text: str, source: str) -> Registry:
     return Registry(sites, source)
 
 
-def _check_entry(entry: Any) -> list[str]:
+def _check_entry(entry: Any, allow_internal: bool) -> list[str]:
     if not isinstance(entry, dict):
         return [f"expected a mapping of fields, got {type(entry).__name__}"]
     problems = [f"missing required field {name!r}" for name in _REQUIRED if entry.get(name) in (None, "")]
@@ -161,7 +184,7 @@ def _check_entry(entry: Any) -> list[str]:
         if entry.get(name) is not None and not isinstance(entry[name], str):
             problems.append(f"{name} must be text")
     if isinstance(entry.get("home"), str) and entry["home"]:
-        problems += _check_url("home", entry["home"])
+        problems += _check_url("home", entry["home"], allow_internal)
     if not isinstance(entry.get("obey_robots", True), bool):
         problems.append("obey_robots must be true or false")
     if entry.get("schedule") is not None:
@@ -175,9 +198,11 @@ def _check_entry(entry: Any) -> list[str]:
             continue
         for item in value:
             if name == "report_lists":
-                problems += _check_url(name, item)
-            elif not isinstance(item, str) or not _HOST.fullmatch(item):
+                problems += _check_url(name, item, allow_internal)
+            elif not isinstance(item, str) or not _is_host(item):
                 problems.append(f"{name}: {item!r} is not a host name")
+            elif refused := _refused(item, allow_internal):
+                problems.append(f"{name}: {item!r} {refused}")
     return problems
 
 
@@ -201,7 +226,7 @@ def _check_schedule(value: Any) -> list[str]:
     return [f"schedule: {problem}" for problem in map(expression_problem, expressions) if problem]
 
 
-def _check_url(name: str, url: Any) -> list[str]:
+def _check_url(name: str, url: Any, allow_internal: bool) -> list[str]:
     if not isinstance(url, str) or any(c.isspace() for c in url):
         return [f"{name}: {url!r} is not a URL"]
     try:
@@ -209,6 +234,18 @@ def _check_url(name: str, url: Any) -> list[str]:
         parts.port  # noqa: B018 - raises on a malformed port
     except ValueError as exc:
         return [f"{name}: {url!r} is not a valid URL ({exc})"]
-    if parts.scheme not in {"http", "https"} or not parts.hostname or not _HOST.fullmatch(parts.hostname):
+    if parts.scheme not in {"http", "https"} or not parts.hostname or not _is_host(parts.hostname):
         return [f"{name}: {url!r} is not an http(s) URL with a host name"]
-    return []
+    refused = _refused(parts.hostname, allow_internal)
+    return [f"{name}: {url!r} {refused}"] if refused else []
+
+
+def _refused(host: str, allow_internal: bool) -> str | None:
+    """The crawl's own refusal of an internal host (crawler.addresses), word for word, unless they are allowed."""
+    what = None if allow_internal else refusal(host)
+    return f"refused: {host} is {what}" if what else None
+
+
+def _is_host(host: str) -> bool:
+    """A host name or an IP address (``[::1]`` too, as attachment_hosts may write it)."""
+    return bool(_HOST.fullmatch(host)) or read_address(normalize(host)) is not None

@@ -2,13 +2,15 @@
 
 A county's pages live on its own host(s), its configured file hosts and other hosts under the
 same ``*.gov.cn`` registrable domain (``file.wanzai.gov.cn`` for ``www.wanzai.gov.cn``);
-mirror copies on other domains are never followed.
+mirror copies on other domains are never followed. The spider asks before following a link;
+crawler.downloadermiddlewares.scope asks again of every request sent, redirects' targets included.
 """
 
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from .addresses import normalize
 from .registry import Site
 
 
@@ -21,12 +23,12 @@ def registrable_domain(host: str) -> str:
 
 class Scope:
     def __init__(self, site: Site) -> None:
-        self.hosts = {h.lower() for h in site.hosts}
+        self.hosts = {normalize(h) for h in site.hosts}
         self.domains = {registrable_domain(h) for h in self.hosts if h.endswith(".gov.cn")}
 
     def allows(self, url: str) -> bool:
         parts = urlsplit(url)
-        host = (parts.hostname or "").lower()
+        host = normalize(parts.hostname or "")
         if parts.scheme not in {"http", "https"} or not host:
             return False
         return host in self.hosts or any(host == d or host.endswith("." + d) for d in self.domains)

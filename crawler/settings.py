@@ -14,6 +14,9 @@ NIANBAO_HOME = None  # NIANBAO_HOME, default ./var
 NIANBAO_STORAGE = None  # file:///… or s3://BUCKET[/PREFIX]
 NIANBAO_CATALOG = None  # SQLAlchemy URL, default SQLite under NIANBAO_HOME
 NIANBAO_PROXY = None  # http://[user:pass@]host:port for every fetch
+#: Seconds the S3 endpoint and the catalog database get to connect and to begin each answer; None: the
+#: environment variable, else nianbao.config.ARCHIVE_TIMEOUT (15). One that never answers is named and the crawl stops.
+NIANBAO_ARCHIVE_TIMEOUT = None
 NIANBAO_RUN_TRIGGER = "manual"
 #: Stop following a list's pagination after this many pages (a guard against endless pagers).
 NIANBAO_MAX_LIST_PAGES = 500
@@ -83,24 +86,42 @@ NIANBAO_MAX_RETRY_AFTER = 300
 NIANBAO_BACKOFF_BASE = 1.0
 NIANBAO_BACKOFF_MAX = 60.0
 RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+#: Scrapy's own "Gave up retrying" line: the spider records each such URL as a failure (a warning) already.
+RETRY_GIVE_UP_LOG_LEVEL = "INFO"
 COOKIES_ENABLED = True
 
 # -- safety -------------------------------------------------------------------------------
-#: Fetch loopback, private, link-local and metadata addresses (only for a lab or a test world).
-NIANBAO_ALLOW_INTERNAL_ADDRESSES = False
+#: Fetch loopback, private, link-local and metadata addresses (only for a lab or a test world); the registry
+#: then accepts them too. None: the environment variable of the same name, false when unset.
+NIANBAO_ALLOW_INTERNAL_ADDRESSES = None
+#: Scrapy's caching resolver, refusing internal answers when it connects (DNS rebinding; crawler/resolver.py).
+TWISTED_DNS_RESOLVER = "crawler.resolver.SafeResolver"
+#: Bodies larger than this (after decoding) are cancelled; up to it they stream to a temporary file.
 DOWNLOAD_MAXSIZE = 200 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 50 * 1024 * 1024
+#: A body is held in memory up to this size, then spooled to an anonymous temporary file as it arrives.
+NIANBAO_SPOOL_MEMORY = 1024 * 1024
+#: Bodies up to this size reach the spider as bytes; larger ones are archived from their file, and a
+#: page that large is not read (its links not followed, the reason recorded). Memory per response stays
+#: about this, whatever a server sends.
+NIANBAO_MAX_BODY_IN_MEMORY = 8 * 1024 * 1024
 
 # -- components ---------------------------------------------------------------------------
 DOWNLOADER_MIDDLEWARES = {
+    # Bodies are decoded as they arrive by crawler.downloadhandlers.http, in bounded steps.
+    "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware": None,
     "crawler.downloadermiddlewares.proxy.ProxyMiddleware": 700,
-    # After the proxy is set (it decides whether names are resolved here) and before anything is sent.
-    "crawler.downloadermiddlewares.safety.SafetyMiddleware": 710,
+    # First, on every request and every redirect's target, and before RobotsTxtMiddleware (100): a host
+    # refused is not even asked for its robots.txt. Internal addresses first: the clearer reason.
+    "crawler.downloadermiddlewares.safety.SafetyMiddleware": 40,
+    "crawler.downloadermiddlewares.scope.ScopeMiddleware": 50,
     # Answers pass it before RetryMiddleware (550), so a retry waits as long as the host asked.
     "crawler.downloadermiddlewares.retryafter.RetryAfterMiddleware": 560,
-    # After HttpCompressionMiddleware (590) has decoded the body: the <meta> is only readable then.
+    # Sees a redirect before RedirectMiddleware (600) follows it: a loop is a failure, not a dropped duplicate.
+    "crawler.downloadermiddlewares.redirectloop.RedirectLoopMiddleware": 610,
+    # Answers pass it after the revisit: a 304 answered from the archive has its charset read too.
     "crawler.downloadermiddlewares.charset.CharsetMiddleware": 580,
-    # Answers pass it before HttpCompressionMiddleware (590): a 304 becomes the archived (decoded) body.
+    # A 304 becomes the archived (decoded) body, early, as if it had been downloaded.
     "crawler.downloadermiddlewares.revisit.RevisitMiddleware": 595,
     # Before CookiesMiddleware (700): the cookies a browser pass got go into Scrapy's jar with the repeat.
     "crawler.downloadermiddlewares.challenge.ChallengeMiddleware": 650,
@@ -110,6 +131,7 @@ EXTENSIONS = {
     "crawler.extensions.throttle.AutoThrottle": 0,  # the same, learning from 304s too
     "crawler.extensions.progress.Progress": 500,
     "crawler.extensions.runlog.RunLog": 510,
+    "crawler.extensions.unreachable.Unreachable": 520,
 }
 ITEM_PIPELINES = {
     "crawler.pipelines.archive.ArchivePipeline": 300,

@@ -9,11 +9,13 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from archive.overview import report_year  # noqa: E402
 from tests.simulator.server import SimulatorServer  # noqa: E402
 from tests.simulator.world import build_world  # noqa: E402
 from tests.support import nianbao_env  # noqa: E402
@@ -27,7 +29,8 @@ def main() -> None:
     home = ROOT / "var" / "demo"
     shutil.rmtree(home, ignore_errors=True)
     home.mkdir(parents=True)
-    world = build_world(counties=6)
+    year = report_year(date.today())  # the demo's newest reports are this spring's, as on real portals
+    world = build_world(counties=6, newest_year=year)
     registry = home / "sites.yaml"
     registry.write_text(world.registry_yaml(), "utf-8")
     env = nianbao_env(home)
@@ -37,11 +40,11 @@ def main() -> None:
     print("\nreports archived (first 15 of them; `nianbao archive list --json` shows all):")
     listing = subprocess.run([sys.executable, "-m", "nianbao", "archive", "list", "--kind", "report"],
                              env=env, check=True, cwd=ROOT, capture_output=True, text=True).stdout.splitlines()
-    print("\n".join(listing[:15]))
-    print(f"… {len(listing)} reports in all.\n")
+    print("\n".join(listing[:16]))  # the header and 15 rows
+    print(f"… {len(listing) - 1} reports in all.\n")
     print(f"The archive is in {home}. Explore it with:\n"
           f"  . .venv/bin/activate; export NIANBAO_HOME={home.relative_to(ROOT)}\n"
-          f"  nianbao archive list --site wanzai --year 2023\n"
+          f"  nianbao archive list --site wanzai --year {year}\n"
           f"  nianbao archive get {world.reports[0].url} -o report.html\n"
           f"  nianbao parse-queue list --json | head")
 

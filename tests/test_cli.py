@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -98,3 +100,44 @@ def test_any_storage_error_stops_the_crawl(home_env, tmp_path, world):
     out = result.stdout.decode()
     assert result.returncode == 1 and "storage unavailable" in out and "Not a directory" in out
     assert run_nianbao("archive", "list", env=home_env).stdout == b""  # nothing recorded without its object
+
+
+def _columns(text: str) -> int:
+    """Terminal columns, measured apart from the CLI's own helper: wide (CJK) characters take two."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def test_archive_list_has_a_header_in_the_order_its_help_names(world, archived):
+    lines = run_nianbao("archive", "list", "--kind", "report", env=archived).stdout.decode().splitlines()
+    header = lines[0].split()
+    assert header == ["time", "kind", "site", "year", "size", "url", "title"]
+    helped = " ".join(run_nianbao("archive", "list", "--help", env=archived).stdout.decode().split())
+    named = re.search(r"one a line: (.*?)\.", helped).group(1)  # time (UTC), kind, site, year, size, URL, title …
+    assert [name.split()[0].lower() for name in named.split(", ")] == header
+    url_at = lines[0].index("url")  # the header is ASCII: characters are columns
+    assert sorted(line[url_at:].split()[0] for line in lines[1:]) == sorted(r.url for r in world.reports)
+    assert all(re.match(r"20\d\d-\d\d-\d\dT\d\d:\d\d:\d\d  report  ", line) for line in lines[1:])
+
+
+def test_archive_documents_align_chinese_titles(world, archived):
+    lines = run_nianbao("archive", "documents", "--site", world.sites[0].id, env=archived).stdout.decode()
+    lines = lines.splitlines()
+    assert lines[0].split() == ["year", "versions", "title", "urls"] and len(lines) > 10
+    starts = {_columns(line[:line.index("http")]) for line in lines[1:]}
+    assert starts == {_columns(lines[0][:lines[0].index("urls")])}
+
+
+def test_sites_list_aligns_by_display_width_and_says_each_name_once(home_env, tmp_path):
+    registry = tmp_path / "sites.yaml"
+    registry.write_text("sites:\n"
+                        "  - {id: gov-hk, name: 香港特别行政区, province: 香港特别行政区, home: 'https://www.gov.hk/'}\n"
+                        "  - {id: bjdch, name: 东城区, province: 北京市, prefecture: 北京市, home: 'https://www.bjdch.gov.cn/'}\n"
+                        "  - {id: wanzai, name: 万载县, province: 江西省, prefecture: 宜春市, home: 'http://www.wanzai.gov.cn/'}\n"
+                        "  - {id: plain, name: Plain County, home: 'http://www.plain.gov.cn/'}\n", "utf-8")
+    lines = run_nianbao("sites", "list", "--sites", str(registry), env=home_env).stdout.decode().splitlines()
+    assert [line.split()[:2] for line in lines] == [
+        ["id", "name"], ["gov-hk", "香港特别行政区"], ["bjdch", "北京市东城区"], ["wanzai", "江西省宜春市万载县"],
+        ["plain", "Plain"]]
+    assert {_columns(line[:line.index("http")]) for line in lines[1:]} == {_columns(lines[0][:lines[0].index("home")])}
+    national = run_nianbao("sites", "list", env=home_env).stdout.decode()
+    assert national.count("澳门特别行政区") == 1 and national.count("香港特别行政区") == 1

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
 import signal
 import sqlite3
 import subprocess
 import sys
 import time
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -17,6 +20,7 @@ from tests.conftest import ROOT, run_nianbao
 from tests.simulator.server import SimulatorServer
 from tests.simulator.world import build_world
 from tests.support import seaweed
+from tests.test_safety import serving
 
 
 @pytest.fixture(scope="module")
@@ -171,3 +175,108 @@ def test_a_setting_of_the_wrong_kind_is_a_configuration_error(home_env, registry
     flag = run_nianbao("crawl", "--sites", str(registry), "-s", "ROBOTSTXT_OBEY=maybe", env=home_env, check=False)
     assert flag.returncode == 2 and b"expected true or false" in flag.stderr
     assert not Path(home_env["NIANBAO_HOME"]).exists()
+
+
+class Unreadable(BaseHTTPRequestHandler):
+    """A stub portal (reached as the crawl's proxy): lists that cannot be read, each in its own way."""
+
+    DEEP = ("<html><body>" + "<div>" * 10_000 + '<a href="/nb/2023.html">2023年存根县政府信息公开工作年度报告</a>'
+            + "</div>" * 10_000 + "</body></html>")
+    HANWEB = ('<html><body><script type="text/xml"><datastore><recordset>'
+              '<record><![CDATA[<li><a href="/nb/2023.html">2023年存根县政府信息公开工作年度报告</a></li>]]></record>'
+              '<record><![CDATA[<li><a href="/nb/2022.html">2022年存根县政府信息公开工作年度报告</a></li></record>'
+              "</recordset></datastore></script></body></html>")
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        path = urlsplit(self.path).path
+        if path.startswith("/loop/"):  # a → b → a …
+            self._answer(302, b"", {"Location": "/loop/b.html" if path.endswith("a.html") else "/loop/a.html"})
+        elif path.startswith("/chain/"):  # 1 → 2 → 3 … never the same URL twice
+            self._answer(302, b"", {"Location": f"/chain/{int(path.rsplit('/', 1)[1]) + 1}"})
+        elif path == "/deep/index.html":
+            self._answer(200, self.DEEP.encode())
+        elif path == "/hanweb/col/col1/index.html":
+            self._answer(200, self.HANWEB.encode())
+        elif path == "/empty/index.html":
+            self._answer(200, "<html><body><p>暂无信息</p></body></html>".encode())
+        elif path.startswith("/nb/"):
+            self._answer(200, "<html><head><title>年度报告</title></head><body><p>报告</p></body></html>".encode())
+        else:
+            self._answer(404, b"not here")
+
+    def _answer(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
+        self.send_response(status)
+        for name, value in {"Content-Type": "text/html; charset=utf-8", **(headers or {})}.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_every_list_that_cannot_be_read_leaves_a_failure_saying_why(home_env, tmp_path):
+    stub = "http://www.stub.gov.cn"
+    lists = {"loop": f"{stub}/loop/a.html", "chain": f"{stub}/chain/1", "deep": f"{stub}/deep/index.html",
+             "hanweb": f"{stub}/hanweb/col/col1/index.html", "empty": f"{stub}/empty/index.html"}
+    registry = tmp_path / "sites.yaml"
+    registry.write_text(f"sites:\n  - id: stub\n    name: 存根县\n    home: {stub}/\n"
+                        f"    report_lists: [{', '.join(lists.values())}]\n", "utf-8")
+    with serving(Unreadable) as proxy:
+        result = run_nianbao("crawl", "--sites", str(registry), "--proxy", proxy, "-s", "REDIRECT_MAX_TIMES=5",
+                             env=home_env, timeout=120)
+    reasons = dict(catalog_rows(Path(home_env["NIANBAO_HOME"]), "SELECT url, reason FROM failures"))
+    assert reasons.pop(lists["loop"]) == f"redirect loop: {stub}/loop/a.html → {stub}/loop/b.html → {stub}/loop/a.html"
+    assert reasons.pop(lists["chain"]) == f"more than 5 redirects (REDIRECT_MAX_TIMES) from {stub}/chain/1"
+    assert re.fullmatch(r"list page not parsed: \d+ of about 100\d\d elements read \(nested too deep or malformed "
+                        r"HTML\)", reasons.pop(lists["deep"]))
+    assert reasons.pop(lists["hanweb"]) == "malformed Hanweb XML: 1 of 2 <record> elements unreadable (broken CDATA)"
+    assert reasons.pop(lists["empty"]) == "list page has no links to reports (nor to further pages)"
+    assert reasons == {}  # and nothing else failed: the readable Hanweb record was archived
+    assert catalog_rows(Path(home_env["NIANBAO_HOME"]), "SELECT url FROM captures WHERE kind = 'report'") == [
+        (f"{stub}/nb/2023.html",)]
+    assert "Traceback" not in result.stderr.decode()
+
+
+def test_a_site_that_cannot_be_reached_gets_one_line_saying_so_and_what_to_do(home_env, tmp_path):
+    registry = tmp_path / "sites.yaml"
+    registry.write_text("sites:\n  - id: nowhere\n    name: 无处县\n    home: http://www.nowhere.invalid/\n"
+                        "    report_lists: [http://www.nowhere.invalid/nb/index.html, "
+                        "http://www.nowhere.invalid/nb/2023/index.html]\n", "utf-8")
+    result = run_nianbao("crawl", "--sites", str(registry), "-s", "RETRY_TIMES=1", env=home_env, timeout=300)
+    err = result.stderr.decode()
+    assert "Traceback" not in err and "Logging error" not in err
+    said = [line for line in err.splitlines() if "nowhere" in line]
+    assert len(said) == 1, err
+    assert said[0].endswith("nowhere: www.nowhere.invalid cannot be reached (DNS lookup failed) from here; many "
+                            "portals answer only from mainland Chinese networks: crawl through a proxy there (--proxy)")
+    home = Path(home_env["NIANBAO_HOME"])
+    assert catalog_rows(home, "SELECT url, reason FROM failures ORDER BY url") == [
+        ("http://www.nowhere.invalid/nb/2023/index.html", "DNS lookup failed"),
+        ("http://www.nowhere.invalid/nb/index.html", "DNS lookup failed")]
+    log = [json.loads(line) for line in (home / "logs" / "run-1.jsonl").read_text("utf-8").splitlines()]
+    assert sum(line["event"] == "failed" for line in log) == 2  # every failure is in the run log, all the same
+    assert [line["event"] for line in log if line["level"] == "WARNING"].count("unreachable") == 1
+
+
+@pytest.mark.parametrize(("variables", "said"), [
+    ({"NIANBAO_STORAGE": "file:objects"},
+     "NIANBAO_STORAGE='file:objects': expected file:///ABSOLUTE/PATH or s3://BUCKET[/PREFIX]"),
+    ({"NIANBAO_STORAGE": "file://objects"}, "NIANBAO_STORAGE='file://objects': expected file:///ABSOLUTE/PATH"),
+    ({"NIANBAO_STORAGE": "s3://nianbao", "NIANBAO_S3_ENDPOINT": "127.0.0.1:9", "NIANBAO_S3_SECURE": "maybe"},
+     "NIANBAO_S3_SECURE='maybe': expected true or false (also 1/0, yes/no)"),
+    ({"NIANBAO_STORAGE": "s3://nianbao", "NIANBAO_S3_ENDPOINT": "127.0.0.1:9", "NIANBAO_S3_VERSIONING": "ture"},
+     "NIANBAO_S3_VERSIONING='ture': expected true or false"),
+    ({"NIANBAO_STORAGE": "s3://nianbao", "NIANBAO_S3_ENDPOINT": "http://127.0.0.1:9", "NIANBAO_S3_SECURE": "true"},
+     "NIANBAO_S3_ENDPOINT='http://127.0.0.1:9' says http, NIANBAO_S3_SECURE 'true' says otherwise"),
+    ({"NIANBAO_CATALOG": "sqlite:////nonexistent/dir/catalog.sqlite3"},
+     "NIANBAO_CATALOG='sqlite:////nonexistent/dir/catalog.sqlite3': directory /nonexistent/dir does not exist"),
+    ({"NIANBAO_ARCHIVE_TIMEOUT": "soon"}, "NIANBAO_ARCHIVE_TIMEOUT='soon': expected a number of seconds above 0"),
+    ({"NIANBAO_ARCHIVE_TIMEOUT": "0"}, "NIANBAO_ARCHIVE_TIMEOUT='0': expected a number of seconds above 0"),
+])
+def test_configuration_that_is_not_clearly_meant_is_refused(home_env, registry, variables, said):
+    result = run_nianbao("crawl", "--sites", str(registry), env={**home_env, **variables}, check=False)
+    err = result.stderr.decode()
+    assert result.returncode == 2 and said in err and "Traceback" not in err, err
+    assert not Path(home_env["NIANBAO_HOME"]).exists() and not Path("/nonexistent").exists()  # nothing made

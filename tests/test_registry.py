@@ -92,3 +92,38 @@ def test_empty_registry_and_alias_bombs_are_refused():
     bomb = "a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\nsites: [*b, *b]\n"
     with pytest.raises(RegistryError, match="aliases"):
         parse_registry(bomb, "bomb.yaml")
+
+
+@pytest.mark.parametrize(("home", "said"), [
+    ("http://10.0.0.1/", "refused: 10.0.0.1 is an internal address"),
+    ("http://localhost/", "refused: localhost is an internal address (this machine)"),
+    ("http://[::1]:8080/", "refused: ::1 is an internal address"),
+    ("http://0x7f000001/", "refused: 0x7f000001 is an internal address (127.0.0.1)"),
+    ("http://metadata.google.internal/", "refused: metadata.google.internal is an internal address (a cloud metadata"),
+])
+def test_internal_addresses_are_refused_in_the_crawls_words(home, said):
+    import asyncio
+
+    from scrapy import Request
+
+    from crawler.downloadermiddlewares.safety import InternalAddressError, SafetyMiddleware
+
+    text = f"sites:\n  - {{id: lab, name: 实验县, home: '{home}'}}\n"
+    with pytest.raises(RegistryError) as err:
+        parse_registry(text, "lab.yaml", allow_internal=False)
+    assert f"lab.yaml has 1 problem(s):\n  entry 1 (id 'lab'): home: '{home}' {said}" in str(err.value)
+    with pytest.raises(InternalAddressError) as refused:  # what the crawl says of the same URL
+        asyncio.run(SafetyMiddleware(proxy="http://proxy.example:3128").process_request(Request(home)))
+    assert str(refused.value) in str(err.value)
+    assert parse_registry(text, "lab.yaml", allow_internal=True).sites[0].home == home
+
+
+def test_the_environment_allows_internal_addresses_strictly(monkeypatch):
+    text = "sites:\n  - {id: lab, name: 实验县, home: 'http://127.0.0.1:8080/', attachment_hosts: [localhost]}\n"
+    with pytest.raises(RegistryError, match="127.0.0.1 is an internal address"):
+        parse_registry(text, "lab.yaml")
+    monkeypatch.setenv("NIANBAO_ALLOW_INTERNAL_ADDRESSES", "true")
+    assert parse_registry(text, "lab.yaml").sites[0].hosts == {"127.0.0.1", "localhost"}
+    monkeypatch.setenv("NIANBAO_ALLOW_INTERNAL_ADDRESSES", "yes please")
+    with pytest.raises(RegistryError, match="lab.yaml: NIANBAO_ALLOW_INTERNAL_ADDRESSES='yes please': expected true"):
+        parse_registry(text, "lab.yaml")

@@ -234,12 +234,12 @@ def test_memento_timemap_timegate_and_mementos(scenario, served):
     assert call(f"{base}/timemap/link/{url}")[0] == 401  # the archive is behind the token, like the API
     status, headers, body = call(f"{base}/timemap/link/{url}", token)
     assert status == 200 and headers["content-type"] == "application/link-format"
-    mementos = re.findall(r'<([^>]+/memento/(\d{14})/[^>]+)>; rel="[^"]*memento[^"]*"; datetime="([^"]+)"',
-                          body.decode())
+    mementos = re.findall(r'<(/memento/(\d{14})/[^>]+)>; rel="[^"]*memento[^"]*"; datetime="([^"]+)"',
+                          body.decode())  # relative: never built from the request's Host header
     assert [m[1] for m in mementos] == [h["fetched_at"][:19].replace("-", "").replace(":", "").replace("T", "")
                                         for h in history]
     assert f'<{url}>; rel="original"' in body.decode() and 'rel="timegate"' in body.decode()
-    assert f'/timemap/link/{url}>; rel="self"; type="application/link-format"' in body.decode()
+    assert f'</timemap/link/{url}>; rel="self"; type="application/link-format"' in body.decode()
 
     first = datetime.fromisoformat(history[0]["fetched_at"].removesuffix("Z"))
     wanted = format_datetime(first.replace(tzinfo=UTC), usegmt=True)
@@ -250,7 +250,7 @@ def test_memento_timemap_timegate_and_mementos(scenario, served):
     assert call(f"{base}/timegate/{url}", token, headers={"Accept-Datetime": "last spring"})[0] == 400
 
     for (memento, _stamp, when), capture in zip(mementos, history, strict=True):
-        status, headers, body = call(memento, token)
+        status, headers, body = call(base + memento, token)
         assert status == 200 and sha256_hex(body) == capture["sha256"]
         assert headers["content-type"] == capture["content_type"] and headers["memento-datetime"] == when
         assert 'rel="original"' in headers["link"]
@@ -267,6 +267,21 @@ def test_memento_timemap_timegate_and_mementos(scenario, served):
     assert (status, body, headers["content-type"]) == (200, b"%PDF-1.4 report", "application/pdf")
     gone_map = call(f"{base}/timemap/link/{removed.url}", token)[2].decode()
     assert gone_map.count("/memento/") == 2  # its versions stay retrievable; the 404 is no memento
+
+
+def test_memento_links_never_reflect_a_forged_host(scenario, served):
+    _world, _env, _catalog, revised, *_ = scenario
+    base, token = served
+    url, forged = revised[0].url, {"Host": "evil.example", "X-Forwarded-Host": "evil.example"}
+    status, headers, body = call(f"{base}/timemap/link/{url}", token, headers=forged)
+    assert status == 200 and "evil" not in body.decode() and f'</timegate/{url}>; rel="timegate"' in body.decode()
+    status, headers, _ = call(f"{base}/timegate/{url}", token, headers=forged)
+    assert status == 302 and headers["location"].startswith("/memento/") and headers["location"].endswith(url)
+    assert "evil" not in headers["link"] and f'</timemap/link/{url}>; rel="timemap"' in headers["link"]
+    status, headers, body = call(base + headers["location"], token, headers=forged)
+    assert status == 200 and "evil" not in headers["link"]
+    status, headers, _ = call(f"{base}/memento/2001/{url}", token, headers=forged)  # not captured then: redirected
+    assert status == 302 and headers["location"].startswith("/memento/")
 
 
 def test_cdx_query_exact_prefix_and_time_range(scenario, served):

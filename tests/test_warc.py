@@ -19,6 +19,7 @@ import pytest
 from warcio.archiveiterator import ArchiveIterator
 
 from archive.catalog import Capture, Catalog, isoformat
+from archive.headers import pairs as header_pairs
 from archive.storage import object_key, open_store
 from archive.warc import export_warc
 from nianbao.config import Config
@@ -129,7 +130,7 @@ def test_one_response_per_body_and_revisits_for_the_rest(exported, catalog):
         assert warc["WARC-Target-URI"] == capture.final_url
         assert warc["WARC-Date"] == isoformat(capture.fetched_at)
         assert record["http"].get_statuscode() == str(served_status(capture))
-        for name, value in capture.headers.items():
+        for name, value in header_pairs(capture.headers):
             if name.lower() not in _REWRITTEN:
                 assert record["http"][name] == value, name
         assert record["http"]["Content-Length"] == str(capture.size)

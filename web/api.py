@@ -32,6 +32,9 @@ Offset = Annotated[int, Query(ge=0, description="skip this many rows")]
 RunNumber = Annotated[int | None, Query(description="only this run's failures"),
                       BeforeValidator(lambda value: None if value == "" else value)]
 Limit = Annotated[int, Query(ge=1, le=5000, description="at most this many rows")]
+#: The coverage grid's first column; the dashboard's form sends an empty one for "the earliest archived".
+FromYear = Annotated[int | None, Query(alias="from", description="start the grid at this report year"),
+                     BeforeValidator(lambda value: None if value == "" else value)]
 
 
 @router.get("/runs", response_model=list[RunOut], summary="Runs, newest first")
@@ -73,8 +76,8 @@ def list_failures(state: State, run: RunNumber = None,
 
 @router.get("/coverage", response_model=CoveragePage, summary="Sites × report years: reports archived")
 def get_coverage(state: State, filters: SiteFilters, offset: Offset = 0,
-                 limit: Limit = data.PAGE_SIZE) -> CoveragePage:
-    return data.coverage(state, filters, offset, limit)
+                 limit: Limit = data.PAGE_SIZE, since: FromYear = None) -> CoveragePage:
+    return data.coverage(state, filters, offset, limit, since)
 
 
 @router.get("/flags", response_model=list[FlagOut], summary="Coverage regressions: missing reports, failing crawls")

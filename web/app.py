@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.encoders import jsonable_encoder
@@ -25,7 +26,7 @@ from crawler.registry import Registry
 from nianbao.config import Config
 
 from . import api, memento, metrics, pages
-from .auth import LoginRequired, TokenAuth, login_url, require_token
+from .auth import LoginRequired, Throttle, TokenAuth, login_url, require_token
 from .models import Health
 from .state import ArchiveState, State
 
@@ -39,7 +40,8 @@ _HEADERS = {
 
 
 def create_app(config: Config, registry: Registry, token: str, *, catalog: Catalog | None = None,
-               store: ObjectStore | None = None, as_of: date | None = None) -> FastAPI:
+               store: ObjectStore | None = None, as_of: date | None = None,
+               lockout_delay: float | None = None) -> FastAPI:
     """The app over an existing archive; opening it raises CatalogError/StorageError rather than create one."""
     catalog = catalog or Catalog(config.catalog, create=False)
     store = store or open_store(config, create=False)
@@ -47,7 +49,7 @@ def create_app(config: Config, registry: Registry, token: str, *, catalog: Catal
                   docs_url=None, redoc_url=None,  # their pages load scripts from a CDN; /openapi.json is enough
                   openapi_url=None)  # served below, behind the token like the API it describes
     app.state.archive = ArchiveState(config, registry, catalog, store, as_of)
-    app.state.auth = TokenAuth(token)
+    app.state.auth = TokenAuth(token, Throttle() if lockout_delay is None else Throttle(lockout_delay))
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     for router in (pages.public, pages.router, api.router, memento.router, metrics.router):
         app.include_router(router)
@@ -68,6 +70,10 @@ def create_app(config: Config, registry: Registry, token: str, *, catalog: Catal
             response.headers.setdefault(name, value)  # a memento's own, stricter policy stands
         if not request.url.path.startswith("/static/"):
             response.headers["Cache-Control"] = "no-store"  # archive state behind a token: never in a shared cache
+        location = urlsplit(response.headers.get("location", ""))
+        # A redirect built from the Host header (Starlette's /runs/ → /runs) goes where a forged Host says: relative.
+        if location.netloc and location.netloc == request.headers.get("host"):
+            response.headers["location"] = urlunsplit(("", "", location.path, location.query, location.fragment))
         return response
 
     app.add_exception_handler(LoginRequired, _to_login)

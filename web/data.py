@@ -143,16 +143,18 @@ def sites(state: ArchiveState, filters: SiteFilter, offset: int = 0, limit: int 
     return SitesPage(report_year=year, total=len(chosen), offset=offset, limit=limit, sites=rows)
 
 
-def coverage(state: ArchiveState, filters: SiteFilter, offset: int = 0, limit: int = PAGE_SIZE) -> CoveragePage:
+def coverage(state: ArchiveState, filters: SiteFilter, offset: int = 0, limit: int = PAGE_SIZE,
+             since: int | None = None) -> CoveragePage:
     statuses, today = _statuses(state), state.today()
-    years = overview.coverage_years(today)
+    archived = {year for status in statuses.values() for year in status.reports}
+    every, years = overview.coverage_years(today, archived), overview.coverage_years(today, archived, since)
     chosen = filters.select(state, statuses)
     rows = [CoverageRow(id=site.id, name=site.name, province=site.province, prefecture=site.prefecture,
                         reports={y: statuses[site.id].reports.get(y, 0) for y in years},
                         flags=_flags(state, statuses[site.id]))
             for site in chosen[offset:offset + limit]]
-    return CoveragePage(years=years, due_year=overview.due_year(today), total=len(chosen), offset=offset,
-                        limit=limit, sites=rows)
+    return CoveragePage(years=years, first_year=every[0], due_year=overview.due_year(today), total=len(chosen),
+                        offset=offset, limit=limit, sites=rows)
 
 
 def flags(state: ArchiveState) -> list[FlagOut]:

@@ -78,17 +78,19 @@ def _held(state: State, url: str) -> list[Capture]:
     return held
 
 
-def _links(request: Request, url: str, held: list[Capture], *, mementos: bool) -> str:
-    """Link header (or, with the mementos, the TimeMap itself: then the TimeMap's own entry is ``self``)."""
-    base = str(request.base_url).rstrip("/")
+def _links(url: str, held: list[Capture], *, mementos: bool) -> str:
+    """Link header (or, with the mementos, the TimeMap itself: then the TimeMap's own entry is ``self``).
+
+    Our own links are relative (``/memento/…``, resolved against the request's URL, RFC 8288 §3.2): built
+    from the request's Host header they would send clients wherever a forged Host said."""
     links = [f'<{url}>; rel="original"',
-             f'<{base}/timegate/{url}>; rel="timegate"',
-             f'<{base}/timemap/link/{url}>; rel="{"self" if mementos else "timemap"}"; type="{LINK_FORMAT}"'
+             f'</timegate/{url}>; rel="timegate"',
+             f'</timemap/link/{url}>; rel="{"self" if mementos else "timemap"}"; type="{LINK_FORMAT}"'
              f'; from="{_http_date(held[0].fetched_at)}"; until="{_http_date(held[-1].fetched_at)}"']
     if mementos:
         for i, capture in enumerate(held):
             rel = "memento" + (" first" if i == 0 else "") + (" last" if i == len(held) - 1 else "")
-            links.append(f'<{base}/memento/{_stamp(capture.fetched_at)}/{url}>; rel="{rel.strip()}"'
+            links.append(f'</memento/{_stamp(capture.fetched_at)}/{url}>; rel="{rel.strip()}"'
                          f'; datetime="{_http_date(capture.fetched_at)}"')
     return ",\n".join(links)
 
@@ -98,7 +100,7 @@ def _links(request: Request, url: str, held: list[Capture], *, mementos: bool) -
 def timemap(request: Request, url: str, state: State) -> Response:
     url = _original(request, url)
     held = _held(state, url)
-    return Response(_links(request, url, held, mementos=True) + "\n", media_type=LINK_FORMAT)
+    return Response(_links(url, held, mementos=True) + "\n", media_type=LINK_FORMAT)
 
 
 @router.api_route("/timegate/{url:path}", methods=["GET", "HEAD"],
@@ -117,10 +119,9 @@ def timegate(request: Request, url: str, state: State,
         chosen = versions.closest(held, wanted)
     else:
         chosen = held[-1]
-    base = str(request.base_url).rstrip("/")
     return Response(status_code=302, headers={
-        "Location": f"{base}/memento/{_stamp(chosen.fetched_at)}/{url}", "Vary": "accept-datetime",
-        "Link": _links(request, url, held, mementos=False).replace("\n", " ")})
+        "Location": f"/memento/{_stamp(chosen.fetched_at)}/{url}", "Vary": "accept-datetime",
+        "Link": _links(url, held, mementos=False).replace("\n", " ")})
 
 
 @router.api_route("/memento/{stamp}/{url:path}", methods=["GET", "HEAD"],
@@ -146,7 +147,7 @@ def memento(request: Request, stamp: str, url: str, state: State) -> Response:
     return Response(body, media_type=None, headers={
         "Content-Type": capture.content_type or "application/octet-stream",
         "Memento-Datetime": _http_date(capture.fetched_at),
-        "Link": _links(request, url, held, mementos=False).replace("\n", " "),
+        "Link": _links(url, held, mementos=False).replace("\n", " "),
         "X-Archive-SHA256": capture.sha256,
         # An archived page is the county's, not ours: no script of it runs with this server's session.
         "Content-Security-Policy": "sandbox; default-src 'none'"})

@@ -117,7 +117,8 @@ class CoverageRow(BaseModel):
 
 
 class CoveragePage(BaseModel):
-    years: list[int]
+    years: list[int] = Field(description="every report year archived through last year's, from `from` if given")
+    first_year: int = Field(description="the grid's first year without `from`: the earliest archived, or earlier")
     due_year: int = Field(description="the latest report year whose deadline (31 March after it) has passed")
     total: int
     offset: int

@@ -19,8 +19,8 @@ from archive.catalog import RUN_STATUSES
 from archive.runlogs import LEVELS
 
 from . import data
-from .api import FoundRun, LogFilters, Offset, RunNumber, SiteFilters
-from .auth import COOKIE, require_session, safe_next
+from .api import FoundRun, FromYear, LogFilters, Offset, RunNumber, SiteFilters
+from .auth import COOKIE, LockedOut, require_session, safe_next
 from .formatting import FILTERS
 from .state import ArchiveState, State
 
@@ -50,7 +50,13 @@ def login_form(request: Request, next: str = "/") -> Response:
 @public.post("/login")
 def login(request: Request, token: str = Form(""), next: str = Form("/")) -> Response:
     auth = request.app.state.auth
-    if not auth.valid_token(token):
+    try:
+        valid = auth.attempt(request, token)
+    except LockedOut as exc:
+        response = render(request, "login.html", 429, nav=None, next=safe_next(next), error=str(exc))
+        response.headers.update(exc.headers)
+        return response
+    if not valid:
         return render(request, "login.html", 401, nav=None, next=safe_next(next),
                       error="That is not the dashboard token.")
     value, seconds = auth.session()
@@ -106,10 +112,11 @@ def sites_page(request: Request, state: State, filters: SiteFilters, page: PageN
 
 
 @router.get("/coverage")
-def coverage_page(request: Request, state: State, filters: SiteFilters, page: PageNumber = 1) -> Response:
-    found = data.coverage(state, filters, (page - 1) * data.PAGE_SIZE)
+def coverage_page(request: Request, state: State, filters: SiteFilters, page: PageNumber = 1,
+                  since: FromYear = None) -> Response:
+    found = data.coverage(state, filters, (page - 1) * data.PAGE_SIZE, since=since)
     return render(request, "coverage.html", nav="coverage", found=found, filters=filters,
-                  **_paging(request, state, found.total, page))
+                  from_years=range(found.first_year, found.years[-1] + 1), **_paging(request, state, found.total, page))
 
 
 @router.get("/failures")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import io
 from urllib.parse import urlsplit
 
 import urllib3
@@ -12,26 +11,27 @@ from minio.commonconfig import ENABLED
 from minio.error import MinioException, S3Error
 from minio.versioningconfig import VersioningConfig
 
-from nianbao.config import S3Credentials
+from nianbao.config import ARCHIVE_TIMEOUT, S3Credentials
 
 from .base import IntegrityError, MissingObject, ObjectStore, StorageError, object_key
+from .blob import Blob
 
 #: Bodies larger than this go up in parts; the ETag check below knows how S3 computes theirs.
 PART_SIZE = 16 * 1024 * 1024
 _MISSING = {"NoSuchKey", "NoSuchObject", "NoSuchBucket", "ResourceNotFound"}
 
 
-def expected_etag(data: bytes) -> str:
-    """The ETag S3 gives ``data`` uploaded by ``put_object`` with PART_SIZE parts."""
-    if len(data) <= PART_SIZE:
-        return hashlib.md5(data).hexdigest()
-    parts = [hashlib.md5(data[i : i + PART_SIZE]).digest() for i in range(0, len(data), PART_SIZE)]
+def expected_etag(blob: Blob) -> str:
+    """The ETag S3 gives the blob's bytes uploaded by ``put_object`` with PART_SIZE parts."""
+    parts = [hashlib.md5(chunk).digest() for chunk in blob.chunks(PART_SIZE)]
+    if len(parts) <= 1:
+        return (parts[0] if parts else hashlib.md5(b"").digest()).hex()
     return f"{hashlib.md5(b''.join(parts)).hexdigest()}-{len(parts)}"
 
 
 class S3Store(ObjectStore):
     def __init__(self, client: Minio, bucket: str, prefix: str, endpoint: str, create: bool = True,
-                 versioning: bool = True) -> None:
+                 versioning: bool = True, timeout: float = ARCHIVE_TIMEOUT) -> None:
         self.client, self.bucket, self.prefix = client, bucket, prefix
         self.location = f"s3://{bucket}/{prefix}" + (f" at {endpoint}" if endpoint else "")
         try:
@@ -41,6 +41,11 @@ class S3Store(ObjectStore):
                 client.make_bucket(bucket)
                 if versioning:  # nianbao never overwrites; versioning keeps even others' overwrites undoable
                     client.set_bucket_versioning(bucket, VersioningConfig(ENABLED))
+        except (urllib3.exceptions.TimeoutError, urllib3.exceptions.MaxRetryError) as exc:
+            if not _timed_out(exc):
+                raise StorageError(f"cannot open bucket {bucket!r} at {endpoint}: {_reason(exc)}") from exc
+            raise StorageError(f"S3 endpoint {endpoint} did not answer within {timeout:g} s "
+                               "(NIANBAO_ARCHIVE_TIMEOUT)") from None
         except (MinioException, urllib3.exceptions.HTTPError, ValueError) as exc:
             raise StorageError(f"cannot open bucket {bucket!r} at {endpoint}: {_reason(exc)}") from exc
 
@@ -54,9 +59,12 @@ class S3Store(ObjectStore):
         if "://" in endpoint:
             ep = urlsplit(endpoint)
             endpoint, secure = ep.netloc, ep.scheme == "https"
+        # Bounded waits: a connection refused or reset is tried again, an endpoint that accepts and then
+        # says nothing is not (a read timeout repeated is the same silence, several times as long).
         http = urllib3.PoolManager(
-            timeout=urllib3.Timeout(connect=5, read=60),
-            retries=urllib3.Retry(total=3, backoff_factor=0.2, status_forcelist=[500, 502, 503, 504]),
+            timeout=urllib3.Timeout(connect=creds.timeout, read=creds.timeout),
+            retries=urllib3.Retry(total=3, connect=2, read=0, backoff_factor=0.2,
+                                  status_forcelist=[500, 502, 503, 504]),
             maxsize=16,
         )
         try:
@@ -66,7 +74,8 @@ class S3Store(ObjectStore):
         except ValueError as exc:
             raise StorageError(f"NIANBAO_S3_ENDPOINT={creds.endpoint!r}: {exc}") from None
         prefix = parts.path.strip("/")
-        return cls(client, parts.netloc, f"{prefix}/" if prefix else "", endpoint, create, creds.versioning)
+        return cls(client, parts.netloc, f"{prefix}/" if prefix else "", endpoint, create, creds.versioning,
+                   creds.timeout)
 
     def _name(self, key: str) -> str:
         return self.prefix + key
@@ -85,34 +94,35 @@ class S3Store(ObjectStore):
         stat = self._stat(object_key(sha256))
         return stat is not None and (size is None or stat.size == size)
 
-    def _intact(self, key: str, data: bytes) -> bool:
+    def _intact(self, key: str, blob: Blob) -> bool:
         stat = self._stat(key)  # the server's MD5 (ETag) tells without downloading the object
-        return stat is not None and stat.size == len(data) and (stat.etag or "").strip('"') == expected_etag(data)
+        return stat is not None and stat.size == blob.size and (stat.etag or "").strip('"') == expected_etag(blob)
 
-    def _write(self, key: str, data: bytes, sha256: str) -> None:
+    def _write(self, key: str, blob: Blob) -> None:
+        sha256 = blob.sha256
         try:
             result = self.client.put_object(
                 self.bucket,
                 self._name(key),
-                io.BytesIO(data),
-                len(data),
+                blob.reader(),
+                blob.size,
                 content_type="application/octet-stream",
                 metadata={"sha256": sha256},
                 part_size=PART_SIZE,
             )
         except (MinioException, urllib3.exceptions.HTTPError) as exc:
             raise StorageError(f"cannot store object {sha256} in {self.location}: {_reason(exc)}") from exc
-        if result.etag and result.etag.strip('"') != expected_etag(data):
+        if result.etag and result.etag.strip('"') != expected_etag(blob):
             raise IntegrityError(f"object {sha256}: {self.location} acknowledged different bytes (ETag mismatch)")
 
-    def _verify(self, key: str, data: bytes, sha256: str) -> None:
+    def _verify(self, key: str, blob: Blob) -> None:
         # The ETag checked in _write is the server's own MD5 of what it received; the stat
         # proves the object is now visible with that size and digest under its key.
         stat = self._stat(key)
         if stat is None:
-            raise IntegrityError(f"object {sha256} is not in {self.location} after it was stored")
-        if stat.size != len(data) or (stat.etag or "").strip('"') != expected_etag(data):
-            raise IntegrityError(f"object {sha256} in {self.location} does not match what was written")
+            raise IntegrityError(f"object {blob.sha256} is not in {self.location} after it was stored")
+        if stat.size != blob.size or (stat.etag or "").strip('"') != expected_etag(blob):
+            raise IntegrityError(f"object {blob.sha256} in {self.location} does not match what was written")
 
     def _read(self, key: str) -> bytes:
         response = None
@@ -131,9 +141,16 @@ class S3Store(ObjectStore):
                 response.release_conn()
 
 
+def _timed_out(exc: Exception) -> bool:
+    reason = exc.reason if isinstance(exc, urllib3.exceptions.MaxRetryError) else exc
+    return isinstance(reason, urllib3.exceptions.TimeoutError)
+
+
 def _reason(exc: Exception) -> str:
     if isinstance(exc, S3Error):
         return f"{exc.code}: {exc.message}"
+    if _timed_out(exc):
+        return "no answer within NIANBAO_ARCHIVE_TIMEOUT"
     if isinstance(exc, urllib3.exceptions.MaxRetryError):
         return f"server unreachable ({exc.reason})"
     return str(exc) or type(exc).__name__

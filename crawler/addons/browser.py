@@ -14,7 +14,8 @@ from urllib.parse import unquote, urlsplit
 
 from scrapy.settings import BaseSettings
 
-from nianbao.config import from_settings
+from crawler.addresses import refusal
+from nianbao.config import from_settings, internal_addresses_allowed
 
 #: Where Chromium usually is: Debian's package, other distributions, Google's build.
 CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome",
@@ -44,6 +45,13 @@ def proxy_option(proxy: str) -> dict[str, str]:
     return option
 
 
+def internal_in_browser(request: object) -> bool:
+    """PLAYWRIGHT_ABORT_REQUEST: what a page's own scripts ask for never passes Scrapy's safety middleware,
+    so the browser aborts requests for internal addresses itself."""
+    host = urlsplit(getattr(request, "url", "")).hostname or ""
+    return refusal(host) is not None
+
+
 class BrowserAddon:
     def update_settings(self, settings: BaseSettings) -> None:
         handler = "crawler.downloadhandlers.http.HTTPDownloadHandler"  # scrapy-playwright's, bodies bounded
@@ -57,3 +65,6 @@ class BrowserAddon:
         if proxy:
             options.setdefault("proxy", proxy_option(proxy))
         settings.set("PLAYWRIGHT_LAUNCH_OPTIONS", options, priority="addon")
+        if not (settings.get("PLAYWRIGHT_ABORT_REQUEST")
+                or internal_addresses_allowed(settings.get("NIANBAO_ALLOW_INTERNAL_ADDRESSES"))):
+            settings.set("PLAYWRIGHT_ABORT_REQUEST", internal_in_browser, priority="addon")

@@ -7,6 +7,11 @@ by a CMS whose validators describe only its template) can change while its serve
 response carrying the archived body (read back and verified), flagged as a revisit: the spider
 reads it as if fetched — an unchanged list page still leads to its reports — and the pipeline
 records a revisit capture without storing anything.
+
+The rebuilt response carries the archived headers as the bytes first received (Scrapy would
+encode text as UTF-8, and a raw-GBK Content-Disposition would gain a layer of mojibake on every
+revisit), freshened only by what the 304 itself sent: a revisit's headers and file name are the
+first capture's.
 """
 
 from __future__ import annotations
@@ -17,9 +22,10 @@ import logging
 from scrapy import Request
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
-from scrapy.http import Response
+from scrapy.http import Headers, Response
 from scrapy.responsetypes import responsetypes
 
+from archive import headers
 from archive.catalog import PARSED_KINDS, Capture
 from archive.storage import StorageError, open_store
 from crawler.items import text_headers
@@ -27,7 +33,8 @@ from nianbao.config import from_settings
 
 logger = logging.getLogger(__name__)
 
-#: Headers of a 304 that describe the (absent) transfer, not the archived body.
+#: Headers of a 304 that describe its own (empty) transfer, not the archived body (whose own,
+#: as first received, stay).
 _TRANSFER = {"content-length", "content-encoding", "transfer-encoding", "content-range"}
 
 
@@ -45,6 +52,7 @@ class RevisitMiddleware:
         config = from_settings(crawler.settings)
         self.store = open_store(config)
         self.crawler = crawler
+        self.in_memory = crawler.settings.getint("NIANBAO_MAX_BODY_IN_MEMORY")
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RevisitMiddleware:
@@ -58,25 +66,25 @@ class RevisitMiddleware:
                 or request.meta.get("playwright") or request.meta.get("refetch")):
             return
         request.meta["nianbao_prior"] = prior
-        headers = {k.lower(): v for k, v in prior.headers.items()}
-        if headers.get("etag"):
-            request.headers.setdefault("If-None-Match", headers["etag"])
-        if headers.get("last-modified"):
-            request.headers.setdefault("If-Modified-Since", headers["last-modified"])
+        for validator, condition in (("ETag", "If-None-Match"), ("Last-Modified", "If-Modified-Since")):
+            value = headers.get(prior.headers, validator)
+            if value:
+                request.headers.setdefault(condition, headers.raw(value))
 
     async def process_response(self, request: Request, response: Response) -> Request | Response:
         prior: Capture | None = request.meta.get("nianbao_prior")
         if response.status != 304 or prior is None:
             return response
-        try:
-            body = await asyncio.to_thread(self.store.get, prior.sha256)
+        try:  # a body too large to hold is not read back: nothing reads it, and it is not stored again
+            body = b"" if prior.size > self.in_memory else await asyncio.to_thread(self.store.get, prior.sha256)
         except StorageError as exc:  # unchanged, but our copy is unreadable: fetch it whole (and so repair it)
             logger.warning("%s: archived copy unreadable (%s); fetching it again", request.url, exc)
             return unconditional(request).replace(dont_filter=True)
-        headers = {k: v for k, v in prior.headers.items() if k.lower() not in _TRANSFER}
-        headers.update({k: v for k, v in text_headers(response.headers).items()
-                        if k.lower() not in _TRANSFER})  # a 304 updates the stored headers
-        cls = responsetypes.from_args(headers=headers, url=request.url, body=body)
+        fresh = [(name, value) for name, value in headers.pairs(text_headers(response.headers))
+                 if name.lower() not in _TRANSFER]
+        received = Headers(headers.as_bytes(headers.freshen(prior.headers, fresh)))
+        cls = responsetypes.from_args(headers=received, url=request.url, body=body)
         request.meta["nianbao_revisit"] = prior.sha256
         self.crawler.stats.inc_value("nianbao/not_modified")
-        return cls(url=request.url, status=200, headers=headers, body=body, request=request, flags=["revisit"])
+        return cls(url=request.url, status=200, headers=received, body=body, request=request, flags=["revisit"],
+                   protocol=response.protocol)

@@ -1,15 +1,17 @@
 """Never fetch an internal address: a hostile page, registry entry, redirect or DNS answer must not
 point the crawler at the machine itself, the LAN or a cloud metadata service (169.254.169.254).
 
-Runs for every request, redirects included (Scrapy sends a redirect's target through the
-downloader middlewares again). Host names are resolved here only when no proxy is used: through
-a proxy, the proxy resolves them, far from this machine's network.
+Runs for every request, redirects and meta refreshes included (Scrapy sends their targets through
+the downloader middlewares again), and before RobotsTxtMiddleware, so not even a robots.txt is
+asked of such a host. The host is judged by crawler.addresses, as the registry judges it. Names
+are resolved here only when no proxy is used: through a proxy, the proxy resolves them, far from
+this machine's network. What Scrapy then resolves at connection time is judged again by
+crawler.resolver (the answer may have changed since: DNS rebinding).
 """
 
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import socket
 
 from scrapy import Request
@@ -17,41 +19,38 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.utils.httpobj import urlparse_cached
 
-_LOCAL_NAMES = ("localhost", "localhost.localdomain", "ip6-localhost")
+from crawler.addresses import refusal, refused_answers
+from nianbao.config import from_settings, internal_addresses_allowed
 
 
 class InternalAddressError(IgnoreRequest):
     """A request for an internal address, refused."""
 
 
-def internal(address: str) -> bool:
-    """Loopback, private, link-local, multicast, reserved: anything not on the public Internet."""
-    return not ipaddress.ip_address(address.split("%", 1)[0]).is_global
-
-
 class SafetyMiddleware:
+    def __init__(self, proxy: str | None) -> None:
+        self.proxy = proxy
+
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> SafetyMiddleware:
-        if crawler.settings.getbool("NIANBAO_ALLOW_INTERNAL_ADDRESSES"):
+        if internal_addresses_allowed(crawler.settings.get("NIANBAO_ALLOW_INTERNAL_ADDRESSES")):
             raise NotConfigured
-        return cls()
+        # Runs before ProxyMiddleware has set meta["proxy"]: knows the crawl's proxy itself.
+        return cls(from_settings(crawler.settings).proxy)
 
     async def process_request(self, request: Request) -> None:
-        host = (urlparse_cached(request).hostname or "").lower().rstrip(".")
-        if host in _LOCAL_NAMES or host.endswith(".localhost"):
-            raise InternalAddressError(f"refused: {host} is this machine")
-        try:
-            if internal(host):
-                raise InternalAddressError(f"refused: {host} is an internal address")
-            return  # a public IP literal
-        except ValueError:
-            pass  # a name, not an address
-        if request.meta.get("proxy"):
-            return
-        try:
-            answers = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
-        except OSError:
-            return  # let the download fail with the resolver's own, clearer error
-        bad = sorted({a[4][0] for a in answers if internal(a[4][0])})
-        if bad:
-            raise InternalAddressError(f"refused: {host} resolves to internal address {', '.join(bad)}")
+        host = urlparse_cached(request).hostname or ""
+        what = refusal(host)
+        if what is None and not request.meta.get("proxy", self.proxy):
+            what = await _resolved_refusal(host)
+        if what is not None:
+            said = f"redirect to {host}, {what}" if request.meta.get("redirect_urls") else f"{host} is {what}"
+            raise InternalAddressError(f"refused: {said}")
+
+
+async def _resolved_refusal(host: str) -> str | None:
+    try:
+        answers = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except OSError:
+        return None  # let the download fail with the resolver's own, clearer error
+    return refused_answers(a[4][0] for a in answers)

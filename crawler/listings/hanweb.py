@@ -41,6 +41,15 @@ def read(response: TextResponse, hanweb_group: int = 45, max_pages: int = 500, *
     return listing
 
 
+def malformed(response: TextResponse) -> str | None:
+    """Why the page's ``<datastore>`` cannot be read in full (a record whose CDATA is broken), or None."""
+    text = response.text
+    found, read = text.count("<record>"), len(_RECORD.findall(text))
+    if found > read:
+        return f"malformed Hanweb XML: {found - read} of {found} <record> elements unreadable (broken CDATA)"
+    return None
+
+
 def _first_proxy_request(response: TextResponse, shown: int, group: int) -> list[FormRequest]:
     params = _params(response.text)
     if params is None:

@@ -93,7 +93,7 @@ class ArchivePipeline:
         if not isinstance(item, Capture):
             return item
         try:
-            digest = item.stored or await loop.run_in_executor(self.store_pool, self._store, item.body)
+            digest = item.stored or await loop.run_in_executor(self.store_pool, self._store, item)
         except StorageError as exc:
             self.store_failures += 1
             if self.store_failures == self.store_failures_max:
@@ -101,7 +101,9 @@ class ArchivePipeline:
             await self._not_archived(item, str(exc))
         self.store_failures = 0
         row = _row(item, digest, self.run_id)
-        item.body = b""  # stored and verified; let the memory go
+        item.body = b""  # stored and verified; let the memory go (and the disk: a spool file is gone once closed)
+        if item.body_file is not None:
+            item.body_file.close()
         try:
             await self.captures.add(row)
         except (SQLAlchemyError, StorageError) as exc:  # stored but not recorded: harmless; nothing more can be
@@ -123,13 +125,18 @@ class ArchivePipeline:
         self._closing = asyncio.get_running_loop().create_task(  # kept: the loop holds tasks only weakly
             self.crawler.engine.close_spider_async(reason="archive_unavailable"))
 
-    def _store(self, body: bytes) -> str:
+    def _store(self, item: Capture) -> str:
         if self.store_failures >= self.store_failures_max:  # closing: do not wait on a dead store again
             raise StorageError(self.crawler.stats.get_value("nianbao/stopped"))
-        return self.store.put(body)
+        if item.body_file is not None:
+            item.size = item.body_file.seek(0, 2)
+            return self.store.put(item.body_file)
+        return self.store.put(item.body)
 
     async def _not_archived(self, item: Capture, reason: str) -> NoReturn:
         """Record why a body was not kept, then drop it: it never reaches the catalog or the queue."""
+        if item.body_file is not None:
+            item.body_file.close()
         failure = FetchFailure(item.site, item.url, f"not archived: {reason}", item.kind)
         self._count_failure(failure)
         try:
@@ -177,12 +184,12 @@ def outcome(item: Capture) -> str:
 
 def _row(item: Capture, digest: str, run_id: int | None) -> dict[str, Any]:
     row = {name: getattr(item, name) for name in _CAPTURE_FIELDS}
-    row.update(run_id=run_id, sha256=digest, size=len(item.body))
+    row.update(run_id=run_id, sha256=digest, size=len(item.body) if item.size is None else item.size)
     return row
 
 
-_CAPTURE_FIELDS = ("site", "kind", "url", "final_url", "method", "status", "headers", "fetched_at", "content_type",
-                   "referrer", "year", "agency", "agency_kind", "title", "filename")
+_CAPTURE_FIELDS = ("site", "kind", "url", "final_url", "method", "status", "protocol", "headers", "fetched_at",
+                   "content_type", "referrer", "year", "agency", "agency_kind", "title", "filename")
 
 
 def _reason(exc: Exception) -> str:

@@ -23,13 +23,16 @@ from archive.catalog import GONE_STATUSES, PARSED_KINDS, Catalog, utcnow
 from archive.catalog import Capture as CatalogCapture
 from crawler import discovery
 from crawler.attachments import attachment_links, filename_from
+from crawler.downloadermiddlewares.redirectloop import RedirectLoop
+from crawler.downloadhandlers.http import BODY_FILE
+from crawler.extensions.unreachable import UNREACHABLE
 from crawler.items import Capture, FetchFailure, FoundList, text_headers
-from crawler.listings import read_listing
+from crawler.listings import Listing, hanweb, read_listing
 from crawler.registry import RegistryError, Site, load_registry
 from crawler.rendering import needs_browser, rendered
 from crawler.scope import Scope
 from crawler.titles import classify, is_truncated
-from nianbao.config import from_settings
+from nianbao.config import from_settings, internal_addresses_allowed
 
 _TITLE_SELECTORS = (
     'meta[name="ArticleTitle"]::attr(content)',
@@ -49,7 +52,8 @@ class AnnualReportsSpider(Spider):
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> AnnualReportsSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
-        registry = load_registry(spider._sites_arg or crawler.settings.get("NIANBAO_SITES"))
+        registry = load_registry(spider._sites_arg or crawler.settings.get("NIANBAO_SITES"),
+                                 internal_addresses_allowed(crawler.settings.get("NIANBAO_ALLOW_INTERNAL_ADDRESSES")))
         keys = [k.strip() for k in (spider._site_arg or "").split(",") if k.strip()]
         if not keys:
             raise RegistryError("name the sites to crawl: -a site=ID[,ID…] (ids or names from the registry)")
@@ -60,6 +64,7 @@ class AnnualReportsSpider(Spider):
         spider.max_reports_per_page = crawler.settings.getint("NIANBAO_MAX_REPORTS_PER_PAGE")
         spider.max_reports_per_list = crawler.settings.getint("NIANBAO_MAX_REPORTS_PER_LIST")
         spider.list_reports: dict[str, int] = {}  # report candidates followed per list (by its first page)
+        spider.claims_said: set[str] = set()  # lists whose claimed page count was more than is followed
         spider.list_pages: dict[str, set[str]] = {}  # list pages asked for, per site
         spider.refused: set[tuple[str, str]] = set()  # (site, URL) already reported out of scope
         spider.max_requests = crawler.settings.getint("NIANBAO_MAX_REQUESTS_PER_SITE")
@@ -93,6 +98,9 @@ class AnnualReportsSpider(Spider):
         """Home or disclosure section: go to the annual-report columns, or one level deeper."""
         site, depth = self.sites[response.meta["site"]], response.meta["discovery_depth"]
         yield capture(response, "list")
+        if unread := too_large_to_read(response):
+            yield FetchFailure(site.id, response.url, unread, "list")
+            return
         if not isinstance(response, TextResponse):
             return
         columns = discovery.report_columns(response)
@@ -119,6 +127,9 @@ class AnnualReportsSpider(Spider):
     def parse_list(self, response: Response) -> Iterator[Any]:
         site = self.sites[response.meta["site"]]
         yield capture(response, "list")
+        if unread := too_large_to_read(response):
+            yield FetchFailure(site.id, response.url, unread, "list")
+            return
         if response.meta.get("playwright"):
             self.crawler.stats.inc_value(f"nianbao/{site.id}/rendered")
         if not isinstance(response, TextResponse):
@@ -130,6 +141,8 @@ class AnnualReportsSpider(Spider):
             self.logger.exception("cannot read list page %s", response.url)
             yield FetchFailure(site.id, response.url, f"list page not understood: {type(exc).__name__}: {exc}", "list")
             return
+        if problem := list_problem(response, listing):  # what it holds is lost unless someone is told
+            yield FetchFailure(site.id, response.url, problem, "list")
         root = response.meta.get("list_root", response.url)
         candidates = 0
         for entry in listing.entries:
@@ -148,7 +161,8 @@ class AnnualReportsSpider(Spider):
         if needs_browser(response, listing, candidates):
             yield rendered(response)
             return
-        if listing.claimed_pages:
+        if listing.claimed_pages and root not in self.claims_said:  # every page of the list claims it again
+            self.claims_said.add(root)
             yield FetchFailure(site.id, response.url, f"list claims {listing.claimed_pages} pages: following at most "
                                f"{self.max_list_pages} (NIANBAO_MAX_LIST_PAGES)", "list")
         seen = self.list_pages.setdefault(site.id, set())
@@ -188,6 +202,9 @@ class AnnualReportsSpider(Spider):
                 return
         yield capture(response, "report", title=title, year=verdict.year, agency=verdict.agency,
                       agency_kind=verdict.agency_kind)
+        if is_page and (unread := too_large_to_read(response)):
+            yield FetchFailure(site.id, response.url, unread, "report")
+            return
         if not is_page:
             return
         for url, text in attachment_links(response).items():
@@ -280,7 +297,10 @@ class AnnualReportsSpider(Spider):
         prior = self.known.get(_requested(request))
         if prior and isinstance(failure.value, HttpError) and failure.value.response.status in GONE_STATUSES:
             return capture(failure.value.response, prior.kind, **_facts(prior))  # gone; its versions stay
-        return FetchFailure(request.meta["site"], request.url, failure_reason(failure), request.meta.get("kind"))
+        # A redirect that went nowhere is the failure of the URL asked for, not of the last hop.
+        redirected = isinstance(failure.value, RedirectLoop) or str(failure.value) == _TOO_MANY_REDIRECTS
+        url = _requested(request) if redirected else request.url
+        return FetchFailure(request.meta["site"], url, failure_reason(failure), request.meta.get("kind"))
 
 
 def capture(response: Response, kind: str, **facts: Any) -> Capture:
@@ -295,13 +315,24 @@ def capture(response: Response, kind: str, **facts: Any) -> Capture:
         method=request.method,
         status=304 if revisit else response.status,
         stored=revisit,
-        headers=text_headers(response.headers),
+        headers=text_headers(response.headers), protocol=response.protocol,
         body=response.body,
+        body_file=response.meta.get(BODY_FILE),
+        size=response.meta["nianbao_prior"].size if revisit else None,
         fetched_at=utcnow(),
         content_type=(response.headers.get("Content-Type") or b"").decode("latin-1") or None,
         referrer=(request.headers.get("Referer") or b"").decode("latin-1") or None,
         **facts,
     )
+
+
+def too_large_to_read(response: Response) -> str | None:
+    """Why a page is archived but not read: its body was spooled to disk (NIANBAO_MAX_BODY_IN_MEMORY)."""
+    spooled = response.meta.get(BODY_FILE)
+    if spooled is None:
+        return None
+    return (f"too large to read: {spooled.seek(0, 2)} bytes, more than NIANBAO_MAX_BODY_IN_MEMORY; "
+            "archived, its links not followed")
 
 
 def _requested(request: Request) -> str:
@@ -327,10 +358,33 @@ def _is_html(response: TextResponse) -> bool:
     return "html" in ctype or (not ctype and response.body.lstrip()[:1] == b"<")
 
 
+def list_problem(response: TextResponse, listing: Listing) -> str | None:
+    """Why a list page read to less than it holds: malformed, unparsable, or (a list's first page, plainly
+    fetched or rendered) no entries and no further pages at all; None when nothing is wrong."""
+    if listing.platform == "hanweb" and (why := hanweb.malformed(response)):
+        return why
+    if listing.platform == "html":
+        tags = response.body.count(b"<") - response.body.count(b"</")
+        read = len(response.xpath("//*")) if tags >= 500 else tags
+        if read * 3 < tags:  # lxml gives up silently (nesting past its depth limit) and keeps what it had
+            return f"list page not parsed: {read} of about {tags} elements read (nested too deep or malformed HTML)"
+    if not listing.entries and not listing.pages and "list_root" not in response.meta \
+            and not needs_browser(response, listing, 0):
+        return "list page has no links to reports (nor to further pages)"
+    return None
+
+
+#: What Scrapy's RedirectMiddleware says when it gives up (REDIRECT_MAX_TIMES).
+_TOO_MANY_REDIRECTS = "max redirections reached"
+
+
 def failure_reason(failure: Failure) -> str:
     exc = failure.value
     if isinstance(exc, HttpError):
         return f"HTTP {exc.response.status}"
+    if isinstance(exc, IgnoreRequest) and str(exc) == _TOO_MANY_REDIRECTS:
+        chain = [*failure.request.meta.get("redirect_urls", []), failure.request.url]
+        return f"more than {len(chain) - 1} redirects (REDIRECT_MAX_TIMES) from {chain[0]}"[:300]
     if isinstance(exc, IgnoreRequest):  # refused by a middleware, which says why
         return str(exc) or "ignored"
     name = type(exc).__name__
@@ -338,12 +392,10 @@ def failure_reason(failure: Failure) -> str:
     if too_large:  # DOWNLOAD_MAXSIZE: cancelled before anything was kept
         return f"too large: {too_large[1]} bytes, more than DOWNLOAD_MAXSIZE ({too_large[2]})"
     reasons = {
-        "DNSLookupError": "DNS lookup failed",
-        "TimeoutError": "timed out",
-        "TCPTimedOutError": "timed out",
-        "ConnectionRefusedError": "connection refused",
+        **UNREACHABLE,  # Scrapy's names for them, and Twisted's
         "ConnectionLost": "connection lost",
         "ResponseNeverReceived": "no response (connection dropped)",
     }
     return reasons.get(name, f"{name}: {exc}"[:300])
+
 

@@ -15,6 +15,7 @@ from archive.storage import IntegrityError, ObjectStore, StorageError
 from archive.text import visible_text
 
 from .common import EXIT_FAILED, Context, fail, open_archive, write_file
+from .table import Column, table
 
 
 @click.group()
@@ -29,15 +30,23 @@ def archive() -> None:
 @click.option("--json", "as_json", is_flag=True, help="One JSON object a line.")
 @click.pass_obj
 def archive_list(ctx: Context, site: str | None, year: int | None, kind: str | None, as_json: bool) -> None:
-    """Every capture: URL, digest, size, kind, site, year, agency, title, time."""
+    """Every capture, one a line: time (UTC), kind, site, year, size, URL, title (or file name).
+
+    With --json, every field of every capture (sha256, agency, final URL, run …)."""
     _config, catalog, _ = open_archive(ctx, store=False)
-    for capture in catalog.captures(site=site, year=year, kind=kind):
-        row = capture.as_dict()
-        if as_json:
-            click.echo(json.dumps(row, ensure_ascii=False))
-        else:
-            click.echo(f"{row['fetched_at'][:19]} {row['kind']:<10} {row['site']:<12} {row['year'] or '':<4} "
-                       f"{row['size']:>9} {row['url']}  {row['filename'] or row['title'] or ''}")
+    captures = catalog.captures(site=site, year=year, kind=kind)
+    if as_json:
+        for capture in captures:
+            click.echo(json.dumps(capture.as_dict(), ensure_ascii=False))
+        return
+    rows = ((f"{c.fetched_at:%Y-%m-%dT%H:%M:%S}", c.kind, c.site, c.year, c.size, c.url, c.filename or c.title)
+            for c in captures)
+    for line in table(_LIST_COLUMNS, rows, fit=False):  # streamed: an archive holds millions of captures
+        click.echo(line)
+
+
+_LIST_COLUMNS = [Column("time", 19), Column("kind", 10), Column("site", 12), Column("year", 4),
+                 Column("size", 9, right=True), Column("url"), Column("title")]
 
 
 @archive.command("get")
@@ -124,14 +133,17 @@ def archive_diff(ctx: Context, url: str, since: str | None, until: str | None) -
 @click.option("--json", "as_json", is_flag=True, help="One JSON object a line.")
 @click.pass_obj
 def archive_documents(ctx: Context, site: str, year: int | None, as_json: bool) -> None:
-    """A site's reports as documents: one per agency and year, with their URLs and versions."""
+    """A site's reports as documents: one per agency and year: year, versions, title, URLs."""
     _config, catalog, _ = open_archive(ctx, store=False)
-    for doc in versions.documents(catalog, site, year):
-        if as_json:
+    docs = versions.documents(catalog, site, year)
+    if as_json:
+        for doc in docs:
             click.echo(json.dumps(doc.as_dict(), ensure_ascii=False))
-        else:
-            state = "gone" if doc.gone else f"{len(doc.versions)} version(s)"
-            click.echo(f"{doc.year or '':<4} {state:<12} {doc.title or doc.agency or ''}  {' '.join(doc.urls)}")
+        return
+    rows = ((doc.year, "gone" if doc.gone else f"{len(doc.versions)} version(s)", doc.title or doc.agency,
+             " ".join(doc.urls)) for doc in docs)
+    for line in table([Column("year"), Column("versions"), Column("title"), Column("urls")], rows):
+        click.echo(line)
 
 
 @archive.command("verify")

@@ -41,9 +41,10 @@ def open_archive(ctx: Context, *, store: bool = True, create: bool = False):
     try:
         config = ctx.config()
         if not create:  # reading: "no catalog (is NIANBAO_HOME right?)" says more than "no storage"
-            return config, Catalog(config.catalog, create=False), (open_store(config, create=False) if store else None)
+            return (config, Catalog(config.catalog, create=False, timeout=config.timeout),
+                    open_store(config, create=False) if store else None)
         objects = open_store(config) if store else None  # first: an unreachable store leaves no empty catalog
-        return config, Catalog(config.catalog), objects
+        return config, Catalog(config.catalog, timeout=config.timeout), objects
     except (ConfigError, CatalogError, StorageError) as exc:
         fail(str(exc))
 

@@ -10,8 +10,9 @@ import click
 from sqlalchemy.exc import SQLAlchemyError
 
 from archive.catalog import Catalog
+from archive.runlogs import store_logs
 from crawler.registry import RegistryError, load_registry
-from nianbao.config import ConfigError, check_proxy_url, redact
+from nianbao.config import ConfigError, check_proxy_url, internal_addresses_allowed, redact
 from scheduler.locks import SiteLocks
 
 from .common import EXIT_BUSY, EXIT_FAILED, Context, fail, open_archive, parse_setting
@@ -37,17 +38,20 @@ def crawl(ctx: Context, sites_file: str | None, site_keys: tuple[str, ...], prox
     """
     ctx.overrides["proxy"] = proxy
     try:
-        registry = load_registry(sites_file)
+        overrides = dict(parse_setting(text) for text in settings)
+        # The registry accepts what the crawl will fetch: the same NIANBAO_ALLOW_INTERNAL_ADDRESSES, -s first.
+        allow_internal = internal_addresses_allowed(overrides.get("NIANBAO_ALLOW_INTERNAL_ADDRESSES"))
+        registry = load_registry(sites_file, allow_internal)
         if not site_keys and sites_file is None:
             raise RegistryError("name the sites to crawl with --site ID (or give a registry with --sites FILE): "
                                 f"the national registry has {len(registry)} sites")
         sites = registry.select(list(site_keys)) if site_keys else registry.sites
         if proxy:
             _check_proxy(proxy)
-        overrides = dict(parse_setting(text) for text in settings)
     except (RegistryError, ConfigError) as exc:
         fail(str(exc))
-    config, catalog, _store = open_archive(ctx, create=True)  # fails here, before any fetch, on bad storage or catalog
+    ctx.overrides["archive_timeout"] = overrides.get("NIANBAO_ARCHIVE_TIMEOUT")  # the crawl's -s, checked here too
+    config, catalog, store = open_archive(ctx, create=True)  # fails here, before any fetch, on bad storage or catalog
     locks = SiteLocks(config.home)
     busy = locks.acquire([s.id for s in sites])
     for site_id, holder in busy.items():
@@ -64,6 +68,8 @@ def crawl(ctx: Context, sites_file: str | None, site_keys: tuple[str, ...], prox
     run_id = run_crawl(config, [s.id for s in sites], sites_file, log_level, overrides)
     try:
         catalog.close_open_run(run_id, "interrupted before the crawl could close its run")
+        if run_id:  # stopped too hard for the crawl to store its log (a second Ctrl-C, a signal while starting)
+            store_logs(catalog, config.home, store, [run_id])
         print_summary(catalog, run_id, [s.id for s in sites])
     except SQLAlchemyError as exc:
         fail(f"the crawl ended, but the catalog cannot be read: {getattr(exc, 'orig', None) or exc}", EXIT_FAILED)

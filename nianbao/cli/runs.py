@@ -10,8 +10,9 @@ from typing import Any
 import click
 
 from archive.catalog import RUN_STATUSES, Catalog, Run
-from archive.runlogs import LEVELS, at_least, log_path, parse_lines, read_log
-from archive.storage import StorageError
+from archive.runlogs import LEVELS, at_least, log_path, parse_lines, read_log, store_logs
+from archive.storage import ObjectStore, StorageError, open_store
+from nianbao.config import Config
 
 from .common import EXIT_FAILED, Context, fail, open_archive
 
@@ -29,8 +30,8 @@ def runs() -> None:
 @click.pass_obj
 def runs_list(ctx: Context, site: str | None, status: str | None, limit: int, as_json: bool) -> None:
     """Runs, newest first: id, status, trigger, start, duration, sites, reports, errors."""
-    _config, catalog, _ = open_archive(ctx, store=False)
-    catalog.end_dead_runs()
+    config, catalog, _ = open_archive(ctx, store=False)
+    end_dead_runs(config, catalog)
     rows = catalog.runs(site=site, status=status, limit=limit)
     if as_json:
         for run in rows:
@@ -51,8 +52,8 @@ def runs_list(ctx: Context, site: str | None, status: str | None, limit: int, as
 @click.pass_obj
 def runs_show(ctx: Context, run_id: int, as_json: bool) -> None:
     """A run's figures: requests, responses by status, reports (new), versions, bytes, errors by reason."""
-    _config, catalog, _ = open_archive(ctx, store=False)
-    catalog.end_dead_runs()
+    config, catalog, _ = open_archive(ctx, store=False)
+    end_dead_runs(config, catalog)
     run = _get(catalog, run_id)
     if as_json:
         click.echo(json.dumps(run.as_dict(), ensure_ascii=False, indent=2))
@@ -89,6 +90,7 @@ def runs_show(ctx: Context, run_id: int, as_json: bool) -> None:
 def runs_log(ctx: Context, run_id: int, level: str, site: str | None, follow: bool, as_json: bool) -> None:
     """A run's structured log (time, level, site, URL, event, reason), from disk or object storage."""
     config, catalog, store = open_archive(ctx)
+    end_dead_runs(config, catalog, store)
     run = _get(catalog, run_id)
     wanted = at_least(level)
     try:
@@ -128,6 +130,18 @@ def _format(line: dict[str, Any]) -> str:
     where = " ".join(part for part in (line.get("site"), line.get("url")) if part)
     return f"{line.get('time', '')[:23]} {line.get('level', ''):<7} {line.get('event', ''):<12} " \
            f"{line.get('message', '')}" + (f"  [{where}]" if where and where not in line.get("message", "") else "")
+
+
+def end_dead_runs(config: Config, catalog: Catalog, store: ObjectStore | None = None) -> None:
+    """Runs whose crawl process is gone: failed, and their logs (if this machine has them) stored."""
+    ended = [run_id for run_id in catalog.end_dead_runs() if log_path(config.home, run_id).is_file()]
+    if not ended:
+        return
+    try:
+        store_logs(catalog, config.home, store or open_store(config, create=False), ended)
+    except StorageError as exc:
+        click.echo(f"nianbao: warning: the logs of runs {', '.join(map(str, ended))} stay only on this machine: "
+                   f"{exc}", err=True)
 
 
 def _get(catalog: Catalog, run_id: int) -> Run:

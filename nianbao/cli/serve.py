@@ -35,11 +35,15 @@ TOKEN_FILE = "dashboard-token"
 @click.option("--token-file", type=click.Path(dir_okay=False, exists=True), help="File holding the token.")
 @click.option("--ssl-certfile", type=click.Path(dir_okay=False, exists=True), help="Serve HTTPS with this certificate.")
 @click.option("--ssl-keyfile", type=click.Path(dir_okay=False, exists=True), help="… and this key.")
+@click.option("--lockout-delay", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
+              help="How long an address is locked out after 5 wrong tokens in a row (default 1); "
+                   "doubled with each more.")
 @click.option("--as-of", type=click.DateTime(["%Y-%m-%d"]), hidden=True,
               help="Judge report deadlines as of this date (the flags of a past spring).")
 @click.pass_obj
 def serve(ctx: Context, host: str, port: int, sites_file: str | None, token_file: str | None,
-          ssl_certfile: str | None, ssl_keyfile: str | None, as_of: datetime | None) -> None:
+          ssl_certfile: str | None, ssl_keyfile: str | None, lockout_delay: float | None,
+          as_of: datetime | None) -> None:
     """Serve the dashboard and the JSON API (token required) and /metrics, /healthz (open).
 
     \b
@@ -67,7 +71,7 @@ def serve(ctx: Context, host: str, port: int, sites_file: str | None, token_file
 
     try:
         app = create_app(config, registry, token, catalog=catalog, store=store,
-                         as_of=as_of.date() if as_of else None)
+                         as_of=as_of.date() if as_of else None, lockout_delay=lockout_delay)
     except (CatalogError, StorageError, ValueError) as exc:
         fail(str(exc))
     click.echo(f"nianbao: dashboard on http{'s' if ssl_certfile else ''}://{host}:{port}/ for {len(registry)} "

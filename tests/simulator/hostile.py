@@ -16,6 +16,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from urllib.parse import urlsplit
 
 REPORT_TITLE = "{name}2023年政府信息公开工作年度报告"
@@ -261,8 +262,8 @@ class HostileServer(ThreadingHTTPServer):
 
 def main() -> None:
     sites = build_hostile_world()
-    with HostileServer(sites) as server, open("hostile-sites.yaml", "w", encoding="utf-8") as out:
-        out.write(registry_yaml(sites))
+    Path("hostile-sites.yaml").write_text(registry_yaml(sites), "utf-8")
+    with HostileServer(sites) as server:
         print(f"registry: hostile-sites.yaml  proxy: {server.proxy_url}  (Ctrl-C to stop)", flush=True)
         threading.Event().wait()
 

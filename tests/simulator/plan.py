@@ -99,34 +99,36 @@ def _list_texts(entries: list[Entry], rng: random.Random) -> None:
 
 
 def plan_county(county: str, host: str, rng: random.Random, *, departments: int, townships: int,
-                two_columns: bool, min_main: int = 0) -> list[Entry]:
-    """One county's report column(s), 2019–2024: county, department and township reports plus near misses."""
-    entries = [_report(county, host, texts.county_agency(county), y, rng) for y in YEARS]
+                two_columns: bool, min_main: int = 0, years: range = YEARS) -> list[Entry]:
+    """One county's report column(s), 2019–2024 unless ``years`` (as many) says otherwise: county, department
+    and township reports plus near misses."""
+    entries = [_report(county, host, texts.county_agency(county), y, rng) for y in years]
     for agency in texts.departments(county, rng, departments):
-        entries += [_report(county, host, agency, y, rng) for y in sorted(rng.sample(YEARS, rng.randint(2, 4)))]
+        entries += [_report(county, host, agency, y, rng) for y in sorted(rng.sample(years, rng.randint(2, 4)))]
     towns = texts.townships(county, rng, townships)
     for agency in towns:
-        for y in sorted(rng.sample(YEARS, rng.randint(2, 3))):
+        for y in sorted(rng.sample(years, rng.randint(2, 3))):
             entries.append(_report(county, host, agency, y, rng))
             entries[-1].column = 1 if two_columns else 0
     _finish_reports(entries, rng, attach_rate=0.35)
     county_reports = {e.year: e for e in entries if e.agency_kind == "county"}
     for kind in DISTRACTOR_KINDS:
-        entries.append(_distractor(kind, county, rng, county_reports))
+        entries.append(_distractor(kind, county, rng, county_reports, years))
     places = [county] + [t.short for t in towns]
-    news = [_news(county, rng.choice(places), rng) for _ in range(rng.randint(4, 7))]
+    news = [_news(county, rng.choice(places), rng, years) for _ in range(rng.randint(4, 7))]
     if two_columns:
         for n in news[:2]:
             n.column = 1
     while sum(e.column == 0 for e in entries + news) < min_main:  # Hanweb: more than one 45-record group
-        news.append(_news(county, rng.choice(places), rng))
+        news.append(_news(county, rng.choice(places), rng, years))
     entries += news
     _list_texts(entries, rng)
     return entries
 
 
-def _distractor(kind: str, county: str, rng: random.Random, reports: dict[int, Entry]) -> Entry:
-    year = rng.choice(YEARS)
+def _distractor(kind: str, county: str, rng: random.Random, reports: dict[int, Entry],
+                years: range = YEARS) -> Entry:
+    year = rng.choice(years)
     title = texts.distractor_title(kind, county, year, rng)
     if kind in ("interpretation", "infographic"):  # published with (or just after) the report
         report = reports[year]
@@ -139,8 +141,8 @@ def _distractor(kind: str, county: str, rng: random.Random, reports: dict[int, E
     return entry
 
 
-def _news(county: str, place: str, rng: random.Random) -> Entry:
-    year = rng.choice(YEARS)
+def _news(county: str, place: str, rng: random.Random, years: range = YEARS) -> Entry:
+    year = rng.choice(years)
     title = texts.news_title(county, place, year, rng)
     return Entry("news", title, _when(year, (1, 5), (12, 25), rng), year=year, body=texts.short_article(county, rng))
 

@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 from . import hanweb, html_portal, trs
 from .files import BUNDLED, FileFactory, LazyBody
 from .pages import Column, SiteConfig
-from .plan import Entry, plan_county, plan_static
+from .plan import YEARS, Entry, plan_county, plan_static
 
 PLATFORMS = ("html", "hanweb", "trs")
 BUILDERS = {"html": html_portal.build, "hanweb": hanweb.build, "trs": trs.build}
@@ -264,11 +264,15 @@ def _sim_site(site: SiteConfig) -> SimSite:
                    [c.list_url for c in site.columns], [site.file_host] if site.file_host else [])
 
 
-def build_world(counties: int = 6, seed: int = 2024) -> World:
-    """`counties` county sites (the five seed-report counties first), deterministic for a given seed."""
+def build_world(counties: int = 6, seed: int = 2024, newest_year: int | None = None) -> World:
+    """`counties` county sites (the five seed-report counties first), deterministic for a given seed.
+
+    Reports cover 2019–2024, what the tests count on; `newest_year` moves those six years to end there (the
+    demo ends them last year, so its dashboard is not all "missing"); without it the world is as it always was."""
     rows = list(_counties())
     if not 1 <= counties <= len(rows):
         raise ValueError(f"counties must be 1..{len(rows)}")
+    years = YEARS if newest_year is None else range(newest_year - len(YEARS) + 1, newest_year + 1)
     rest = rows[5:]
     random.Random(seed).shuffle(rest)
     world, files = World(compress=counties > 20), FileFactory(real_pdf_budget=12)
@@ -277,7 +281,7 @@ def build_world(counties: int = 6, seed: int = 2024) -> World:
         site = _site_config(i, row, rng)
         big = site.platform == "hanweb"  # > 45 records so the dataproxy must be used
         entries = plan_county(site.name, site.host, rng, departments=12 if big else 5, townships=5 if big else 4,
-                              two_columns=len(site.columns) > 1, min_main=52 if big else 0)
+                              two_columns=len(site.columns) > 1, min_main=52 if big else 0, years=years)
         BUILDERS[site.platform](site, entries, world, files, rng)
         world.sites.append(_sim_site(site))
     return world
