@@ -55,7 +55,7 @@ class Config:
         storage = get("NIANBAO_STORAGE") or (home / "objects").as_uri()
         catalog = get("NIANBAO_CATALOG") or f"sqlite:///{home / 'catalog.sqlite3'}"
         if get("NIANBAO_CATALOG"):
-            _check_catalog_dir(catalog)
+            _check_catalog_dir(catalog, home)
         proxy = get("NIANBAO_PROXY")  # checked by the commands that fetch (check_proxy_url)
         timeout = _seconds("NIANBAO_ARCHIVE_TIMEOUT", get("NIANBAO_ARCHIVE_TIMEOUT"))
         s3 = None
@@ -111,9 +111,9 @@ def _seconds(name: str, value: str | None) -> float:
     return seconds
 
 
-def _check_catalog_dir(url: str) -> None:
-    """A catalog named explicitly goes where it says or nowhere: its directory is never made up (a typo
-    would otherwise start an empty archive beside the real one)."""
+def _check_catalog_dir(url: str, home: Path) -> None:
+    """A catalog named explicitly outside NIANBAO_HOME goes where it says or nowhere: its directory is never
+    made up (a typo would otherwise start an empty archive beside the real one)."""
     from sqlalchemy.engine import make_url  # only here: configuration needs no database driver otherwise
     from sqlalchemy.exc import ArgumentError
 
@@ -124,8 +124,8 @@ def _check_catalog_dir(url: str) -> None:
     if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:" \
             or parsed.database.startswith("file:"):
         return
-    directory = Path(parsed.database).parent
-    if not directory.is_dir():
+    directory = Path(parsed.database).resolve().parent
+    if not directory.is_dir() and not directory.is_relative_to(home):
         raise ConfigError(f"NIANBAO_CATALOG={redact(url)!r}: directory {directory} does not exist "
                           "(create it first; nianbao makes directories only under NIANBAO_HOME)")
 

@@ -84,3 +84,8 @@ def test_unknown_codings_are_left_alone():
     assert codings([b"compress, gzip"]) == [b"gzip"]  # gzip undone, compress kept
     assert codings([b"gzip, compress"]) == []
     assert codings([b"identity"]) == []
+
+
+def test_several_zstd_frames_are_one_body():
+    assert decode(zstd.compress(b"frame one, ") + zstd.compress(b"frame two"), [b"zstd"], 7)[0] == \
+        b"frame one, frame two"

@@ -67,14 +67,17 @@ def _brotli() -> Step:
 
 
 def _zstd() -> Step:
-    d = zstd.ZstdDecompressor()
+    state = {"d": zstd.ZstdDecompressor()}
 
     def step(data: bytes) -> Iterator[bytes]:
-        if d.eof:
-            return
-        yield d.decompress(data, CHUNK)
-        while not d.eof and not d.needs_input:
-            yield d.decompress(b"", CHUNK)
+        while data:
+            if state["d"].eof:  # a body may hold several frames (RFC 8878)
+                state["d"] = zstd.ZstdDecompressor()
+            d = state["d"]
+            yield d.decompress(data, CHUNK)
+            while not d.eof and not d.needs_input:
+                yield d.decompress(b"", CHUNK)
+            data = d.unused_data if d.eof else b""
 
     return step
 

@@ -29,6 +29,7 @@ from twisted.web.client import Response as TxResponse
 from .decoding import ACCEPTED, Decoder, DecodingError, codings
 
 BODY_FILE = "nianbao_body_file"
+BODY_SIZE = "nianbao_body_size"
 _CANCELLED = "nianbao_cancelled"
 
 
@@ -89,6 +90,7 @@ class _SpoolingReader(_ResponseReader):
         if spool.size > self.in_memory:
             spool.file.seek(0)
             self._request.meta[BODY_FILE] = spool.file  # closed (and gone from disk) once stored or dropped
+            self._request.meta[BODY_SIZE] = spool.size  # for the spider: only the archive touches the file
             body = b""
         else:
             spool.file.seek(0)
@@ -128,6 +130,7 @@ class HTTPDownloadHandler(ScrapyPlaywrightDownloadHandler):
         if request.meta.get("playwright"):
             return await super().download_request(request)
         request.headers.setdefault("Accept-Encoding", b", ".join(ACCEPTED))
+        request.meta.pop(BODY_SIZE, None)
         stale = request.meta.pop(BODY_FILE, None)  # a retry or redirect copies the meta of the answer before
         if stale is not None:
             stale.close()

@@ -24,7 +24,7 @@ from archive.catalog import Capture as CatalogCapture
 from crawler import discovery
 from crawler.attachments import attachment_links, filename_from
 from crawler.downloadermiddlewares.redirectloop import RedirectLoop
-from crawler.downloadhandlers.http import BODY_FILE
+from crawler.downloadhandlers.http import BODY_FILE, BODY_SIZE
 from crawler.extensions.unreachable import UNREACHABLE
 from crawler.items import Capture, FetchFailure, FoundList, text_headers
 from crawler.listings import Listing, hanweb, read_listing
@@ -65,7 +65,7 @@ class AnnualReportsSpider(Spider):
         spider.max_reports_per_list = crawler.settings.getint("NIANBAO_MAX_REPORTS_PER_LIST")
         spider.list_reports: dict[str, int] = {}  # report candidates followed per list (by its first page)
         spider.claims_said: set[str] = set()  # lists whose claimed page count was more than is followed
-        spider.list_pages: dict[str, set[str]] = {}  # list pages asked for, per site
+        spider.list_pages: dict[str, set[bytes]] = {}  # list pages asked for (fingerprints), per site
         spider.refused: set[tuple[str, str]] = set()  # (site, URL) already reported out of scope
         spider.max_requests = crawler.settings.getint("NIANBAO_MAX_REQUESTS_PER_SITE")
         spider.requests: dict[str, int] = {}  # requests made per site
@@ -167,7 +167,8 @@ class AnnualReportsSpider(Spider):
                                f"{self.max_list_pages} (NIANBAO_MAX_LIST_PAGES)", "list")
         seen = self.list_pages.setdefault(site.id, set())
         for page in listing.pages:
-            if page.url in seen:  # every list page links its neighbours: count each page once
+            key = self.crawler.request_fingerprinter.fingerprint(page)  # two Hanweb columns POST to one URL
+            if key in seen:  # every list page links its neighbours: count each page once
                 continue
             if not self.scopes[site.id].allows(page.url):
                 yield self._out_of_scope(site, page.url, "list")
@@ -179,7 +180,7 @@ class AnnualReportsSpider(Spider):
             if self._over_budget(site):
                 yield self._budget_failure(site, page.url, "list")
                 break
-            seen.add(page.url)
+            seen.add(key)
             self.asked.add(page.url)
             # Fetched plainly, like the first page: a page that needs the browser goes there the same way.
             yield page.replace(callback=self.parse_list, errback=self.failed,
@@ -213,7 +214,9 @@ class AnnualReportsSpider(Spider):
                                         "agency_kind": verdict.agency_kind})
 
     def parse_attachment(self, response: Response) -> Iterator[Any]:
-        filename = filename_from(response, response.meta.get("link_text", ""))
+        prior = response.meta.get("nianbao_prior") if "revisit" in response.flags else None
+        # A revisit is the body first archived: its name is the one recorded then, whatever the link says now.
+        filename = prior.filename if prior else filename_from(response, response.meta.get("link_text", ""))
         yield capture(response, "attachment", filename=filename, **response.meta["report"])
 
     # -- what the lists no longer show ------------------------------------------------------
@@ -328,10 +331,10 @@ def capture(response: Response, kind: str, **facts: Any) -> Capture:
 
 def too_large_to_read(response: Response) -> str | None:
     """Why a page is archived but not read: its body was spooled to disk (NIANBAO_MAX_BODY_IN_MEMORY)."""
-    spooled = response.meta.get(BODY_FILE)
-    if spooled is None:
+    size = response.meta.get(BODY_SIZE)
+    if size is None:
         return None
-    return (f"too large to read: {spooled.seek(0, 2)} bytes, more than NIANBAO_MAX_BODY_IN_MEMORY; "
+    return (f"too large to read: {size} bytes, more than NIANBAO_MAX_BODY_IN_MEMORY; "
             "archived, its links not followed")
 
 
