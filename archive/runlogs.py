@@ -72,6 +72,22 @@ class JsonLinesHandler(logging.Handler):
         super().close()
 
 
+def end_dead_runs(catalog: Catalog, home: Path, store: Callable[[], ObjectStore]) -> list[int]:
+    """Runs whose crawl process is gone: marked failed, and their logs stored where this machine has them.
+
+    The one way the CLI, the dashboard and the scheduler close such runs; ``store`` is called only when a
+    log is to be stored (opening S3 costs a round trip). Returns the runs ended.
+    """
+    ended = catalog.end_dead_runs()
+    local = [run_id for run_id in ended if log_path(home, run_id).is_file()]
+    if local:
+        try:
+            store_logs(catalog, home, store(), local)
+        except StorageError as exc:
+            logger.warning("the logs of runs %s stay only on this machine: %s", ", ".join(map(str, local)), exc)
+    return ended
+
+
 def store_logs(catalog: Catalog, home: Path, store: ObjectStore, run_ids: Iterable[int]) -> list[int]:
     """Store the logs of runs that ended without storing their own (a crawl stopped before it could
     close its run, a process killed and found dead), when their files are on this machine.

@@ -11,7 +11,9 @@ every address they resolve to.
 
 from __future__ import annotations
 
+import asyncio
 import re
+import socket
 import unicodedata
 from collections.abc import Iterable
 from contextlib import suppress
@@ -137,3 +139,12 @@ def _embedded(prefix: str) -> list[IPAddress]:
             with suppress(ValueError):
                 found.append(IPv6Address(label.replace("-", ":")))
     return found
+
+
+async def resolved_refusal(host: str) -> str | None:
+    """What ``host`` resolves to, when that is internal (its lookup here, where no proxy resolves it)."""
+    try:
+        answers = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except OSError:
+        return None  # let the download fail with the resolver's own, clearer error
+    return refused_answers(a[4][0] for a in answers)

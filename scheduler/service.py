@@ -27,7 +27,9 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy.exc import SQLAlchemyError
 
+from archive import runlogs
 from archive.catalog import Catalog, isoformat
+from archive.storage import open_store
 from crawler.registry import Registry
 from nianbao.config import Config
 from scheduler.locks import SiteLocks
@@ -253,7 +255,7 @@ class Service:
 
     def _end_dead_runs(self) -> None:
         try:
-            ended = self.catalog.end_dead_runs()
+            ended = runlogs.end_dead_runs(self.catalog, self.config.home, lambda: open_store(self.config))
         except SQLAlchemyError as exc:
             logger.warning("runs of dead crawls not closed: %s", getattr(exc, "orig", None) or exc)
             return

@@ -427,12 +427,16 @@ def test_the_resolver_refuses_internal_answers_when_it_connects(name, settings, 
 
 
 def test_the_browser_aborts_what_a_page_script_asks_of_internal_addresses():
+    import asyncio
     from types import SimpleNamespace
 
     from crawler.addons.browser import internal_in_browser
 
+    def aborted(url: str, proxy: str | None = None) -> bool:
+        return asyncio.run(internal_in_browser(proxy)(SimpleNamespace(url=url)))
+
     for url in ("http://169.254.169.254/latest/meta-data/", "http://0xa9fea9fe/", "http://metadata.google.internal/",
-                "http://127.0.0.1:8080/admin"):
-        assert internal_in_browser(SimpleNamespace(url=url)), url
-    assert not internal_in_browser(SimpleNamespace(url="http://www.wanzai.gov.cn/col/col1/index.html"))
-    assert not internal_in_browser(SimpleNamespace(url="data:text/html,<p>x</p>"))
+                "http://127.0.0.1:8080/admin", "http://169.254.169.254.nip.io/"):
+        assert aborted(url) and aborted(url, proxy="http://proxy.example:8080"), url
+    assert not aborted("http://www.wanzai.gov.cn/col/col1/index.html", proxy="http://proxy.example:8080")
+    assert not aborted("data:text/html,<p>x</p>")

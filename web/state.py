@@ -16,8 +16,9 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.exc import SQLAlchemyError
 
+from archive import runlogs
 from archive.catalog import Catalog
-from archive.storage import ObjectStore
+from archive.storage import ObjectStore, open_store
 from crawler.registry import Registry, Site
 from nianbao.config import Config
 
@@ -52,15 +53,17 @@ class ArchiveState:
     def end_dead_runs(self) -> None:
         """A run whose crawl was killed would show 'running' forever; end it as ``runs list`` does.
 
-        The only write the server makes, and a courtesy: a catalog it may not write (a read-only
-        database user) leaves those runs to the CLI.
+        The only writes the server makes (those runs, and their logs into the store if this machine
+        has them), and a courtesy: a catalog it may not write (a read-only database user) leaves those
+        runs to the CLI.
         """
         with self._lock:
             if time.monotonic() - self._checked < DEAD_RUN_CHECK:
                 return
             self._checked = time.monotonic()
         with contextlib.suppress(SQLAlchemyError):
-            self.catalog.end_dead_runs()
+            runlogs.end_dead_runs(self.catalog, self.config.home,
+                                  lambda: self.store or open_store(self.config, create=False))
 
 
 def archive_state(request: Request) -> ArchiveState:

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Awaitable, Callable
 from urllib.parse import unquote, urlsplit
 
 from scrapy.settings import BaseSettings
 
-from crawler.addresses import refusal
+from crawler.addresses import refusal, resolved_refusal
 from nianbao.config import from_settings, internal_addresses_allowed
 
 #: Where Chromium usually is: Debian's package, other distributions, Google's build.
@@ -45,11 +46,19 @@ def proxy_option(proxy: str) -> dict[str, str]:
     return option
 
 
-def internal_in_browser(request: object) -> bool:
+def internal_in_browser(proxy: str | None) -> Callable[[object], Awaitable[bool]]:
     """PLAYWRIGHT_ABORT_REQUEST: what a page's own scripts ask for never passes Scrapy's safety middleware,
-    so the browser aborts requests for internal addresses itself."""
-    host = urlsplit(getattr(request, "url", "")).hostname or ""
-    return refusal(host) is not None
+    so the browser aborts requests for internal addresses itself — named so, or, without a proxy (which
+    would resolve them far away), resolving to one. Chromium resolves again when it connects: a name that
+    changes its answer in between (DNS rebinding) is caught only by the proxy's own rules."""
+
+    async def abort(request: object) -> bool:
+        host = urlsplit(getattr(request, "url", "")).hostname or ""
+        if not host:
+            return False  # data:, about:blank
+        return refusal(host) is not None or (not proxy and await resolved_refusal(host) is not None)
+
+    return abort
 
 
 class BrowserAddon:
@@ -67,4 +76,4 @@ class BrowserAddon:
         settings.set("PLAYWRIGHT_LAUNCH_OPTIONS", options, priority="addon")
         if not (settings.get("PLAYWRIGHT_ABORT_REQUEST")
                 or internal_addresses_allowed(settings.get("NIANBAO_ALLOW_INTERNAL_ADDRESSES"))):
-            settings.set("PLAYWRIGHT_ABORT_REQUEST", internal_in_browser, priority="addon")
+            settings.set("PLAYWRIGHT_ABORT_REQUEST", internal_in_browser(proxy), priority="addon")

@@ -11,15 +11,12 @@ crawler.resolver (the answer may have changed since: DNS rebinding).
 
 from __future__ import annotations
 
-import asyncio
-import socket
-
 from scrapy import Request
 from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.utils.httpobj import urlparse_cached
 
-from crawler.addresses import refusal, refused_answers
+from crawler.addresses import refusal, resolved_refusal
 from nianbao.config import from_settings, internal_addresses_allowed
 
 
@@ -42,15 +39,8 @@ class SafetyMiddleware:
         host = urlparse_cached(request).hostname or ""
         what = refusal(host)
         if what is None and not request.meta.get("proxy", self.proxy):
-            what = await _resolved_refusal(host)
+            what = await resolved_refusal(host)
         if what is not None:
             said = f"redirect to {host}, {what}" if request.meta.get("redirect_urls") else f"{host} is {what}"
             raise InternalAddressError(f"refused: {said}")
 
-
-async def _resolved_refusal(host: str) -> str | None:
-    try:
-        answers = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
-    except OSError:
-        return None  # let the download fail with the resolver's own, clearer error
-    return refused_answers(a[4][0] for a in answers)

@@ -31,6 +31,7 @@ from .decoding import ACCEPTED, Decoder, DecodingError, codings
 BODY_FILE = "nianbao_body_file"
 BODY_SIZE = "nianbao_body_size"
 _CANCELLED = "nianbao_cancelled"
+_SPOOL = "nianbao_spool"
 
 
 class BodyTooLarge(IgnoreRequest):
@@ -114,6 +115,7 @@ class _SpoolingAgent(_ScrapyAgent):
             reader.spool = Spool(request, txresponse.headers.getRawHeaders(b"content-encoding", []),
                                  reader._maxsize, self.memory)
             reader.in_memory = self.in_memory
+            request.meta[_SPOOL] = reader.spool  # closed by the handler if the download fails midway
             deliver(reader)
 
         txresponse.deliverBody = deliver_to_spool
@@ -144,7 +146,12 @@ class HTTPDownloadHandler(ScrapyPlaywrightDownloadHandler):
             with wrap_twisted_exceptions():  # as Scrapy's own handler does
                 return await maybe_deferred_to_future(agent.download_request(request))
         except Exception as exc:
+            spool = request.meta.get(_SPOOL)
+            if spool is not None:  # timed out, connection lost: its temporary file goes now, not at garbage collection
+                spool.file.close()
             cancelled = request.meta.pop(_CANCELLED, None)
             if cancelled is not None:  # the reason, instead of a bare DownloadCancelledError
                 raise cancelled from exc
             raise
+        finally:
+            request.meta.pop(_SPOOL, None)

@@ -14,7 +14,7 @@ from typing import Any
 
 from scrapy import Request, Spider, signals
 from scrapy.crawler import Crawler
-from scrapy.exceptions import DontCloseSpider, IgnoreRequest
+from scrapy.exceptions import DontCloseSpider
 from scrapy.http import Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
@@ -24,10 +24,10 @@ from archive.catalog import Capture as CatalogCapture
 from crawler import discovery
 from crawler.attachments import attachment_links, filename_from
 from crawler.downloadermiddlewares.redirectloop import RedirectLoop
-from crawler.downloadhandlers.http import BODY_FILE, BODY_SIZE
-from crawler.extensions.unreachable import UNREACHABLE
+from crawler.downloadhandlers.http import BODY_FILE
+from crawler.failures import TOO_MANY_REDIRECTS, failure_reason, list_problem, too_large_to_read
 from crawler.items import Capture, FetchFailure, FoundList, text_headers
-from crawler.listings import Listing, hanweb, read_listing
+from crawler.listings import read_listing
 from crawler.registry import RegistryError, Site, load_registry
 from crawler.rendering import needs_browser, rendered
 from crawler.scope import Scope
@@ -300,8 +300,10 @@ class AnnualReportsSpider(Spider):
         prior = self.known.get(_requested(request))
         if prior and isinstance(failure.value, HttpError) and failure.value.response.status in GONE_STATUSES:
             return capture(failure.value.response, prior.kind, **_facts(prior))  # gone; its versions stay
+        if (spooled := request.meta.pop(BODY_FILE, None)) is not None:  # an error page too large to hold
+            spooled.close()
         # A redirect that went nowhere is the failure of the URL asked for, not of the last hop.
-        redirected = isinstance(failure.value, RedirectLoop) or str(failure.value) == _TOO_MANY_REDIRECTS
+        redirected = isinstance(failure.value, RedirectLoop) or str(failure.value) == TOO_MANY_REDIRECTS
         url = _requested(request) if redirected else request.url
         return FetchFailure(request.meta["site"], url, failure_reason(failure), request.meta.get("kind"))
 
@@ -329,15 +331,6 @@ def capture(response: Response, kind: str, **facts: Any) -> Capture:
     )
 
 
-def too_large_to_read(response: Response) -> str | None:
-    """Why a page is archived but not read: its body was spooled to disk (NIANBAO_MAX_BODY_IN_MEMORY)."""
-    size = response.meta.get(BODY_SIZE)
-    if size is None:
-        return None
-    return (f"too large to read: {size} bytes, more than NIANBAO_MAX_BODY_IN_MEMORY; "
-            "archived, its links not followed")
-
-
 def _requested(request: Request) -> str:
     """The URL the spider asked for, before any redirect."""
     return (request.meta.get("redirect_urls") or [request.url])[0]
@@ -359,46 +352,3 @@ def page_title(response: TextResponse) -> str | None:
 def _is_html(response: TextResponse) -> bool:
     ctype = (response.headers.get("Content-Type") or b"").decode("latin-1").lower()
     return "html" in ctype or (not ctype and response.body.lstrip()[:1] == b"<")
-
-
-def list_problem(response: TextResponse, listing: Listing) -> str | None:
-    """Why a list page read to less than it holds: malformed, unparsable, or (a list's first page, plainly
-    fetched or rendered) no entries and no further pages at all; None when nothing is wrong."""
-    if listing.platform == "hanweb" and (why := hanweb.malformed(response)):
-        return why
-    if listing.platform == "html":
-        tags = response.body.count(b"<") - response.body.count(b"</")
-        read = len(response.xpath("//*")) if tags >= 500 else tags
-        if read * 3 < tags:  # lxml gives up silently (nesting past its depth limit) and keeps what it had
-            return f"list page not parsed: {read} of about {tags} elements read (nested too deep or malformed HTML)"
-    if not listing.entries and not listing.pages and "list_root" not in response.meta \
-            and not needs_browser(response, listing, 0):
-        return "list page has no links to reports (nor to further pages)"
-    return None
-
-
-#: What Scrapy's RedirectMiddleware says when it gives up (REDIRECT_MAX_TIMES).
-_TOO_MANY_REDIRECTS = "max redirections reached"
-
-
-def failure_reason(failure: Failure) -> str:
-    exc = failure.value
-    if isinstance(exc, HttpError):
-        return f"HTTP {exc.response.status}"
-    if isinstance(exc, IgnoreRequest) and str(exc) == _TOO_MANY_REDIRECTS:
-        chain = [*failure.request.meta.get("redirect_urls", []), failure.request.url]
-        return f"more than {len(chain) - 1} redirects (REDIRECT_MAX_TIMES) from {chain[0]}"[:300]
-    if isinstance(exc, IgnoreRequest):  # refused by a middleware, which says why
-        return str(exc) or "ignored"
-    name = type(exc).__name__
-    too_large = re.search(r"(\d+) bytes.*max size \((\d+)\)", str(exc))
-    if too_large:  # DOWNLOAD_MAXSIZE: cancelled before anything was kept
-        return f"too large: {too_large[1]} bytes, more than DOWNLOAD_MAXSIZE ({too_large[2]})"
-    reasons = {
-        **UNREACHABLE,  # Scrapy's names for them, and Twisted's
-        "ConnectionLost": "connection lost",
-        "ResponseNeverReceived": "no response (connection dropped)",
-    }
-    return reasons.get(name, f"{name}: {exc}"[:300])
-
-

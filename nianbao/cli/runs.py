@@ -9,8 +9,9 @@ from typing import Any
 
 import click
 
+from archive import runlogs
 from archive.catalog import RUN_STATUSES, Catalog, Run
-from archive.runlogs import LEVELS, at_least, log_path, parse_lines, read_log, store_logs
+from archive.runlogs import LEVELS, at_least, log_path, parse_lines, read_log
 from archive.storage import ObjectStore, StorageError, open_store
 from nianbao.config import Config
 
@@ -133,15 +134,7 @@ def _format(line: dict[str, Any]) -> str:
 
 
 def end_dead_runs(config: Config, catalog: Catalog, store: ObjectStore | None = None) -> None:
-    """Runs whose crawl process is gone: failed, and their logs (if this machine has them) stored."""
-    ended = [run_id for run_id in catalog.end_dead_runs() if log_path(config.home, run_id).is_file()]
-    if not ended:
-        return
-    try:
-        store_logs(catalog, config.home, store or open_store(config, create=False), ended)
-    except StorageError as exc:
-        click.echo(f"nianbao: warning: the logs of runs {', '.join(map(str, ended))} stay only on this machine: "
-                   f"{exc}", err=True)
+    runlogs.end_dead_runs(catalog, config.home, lambda: store or open_store(config, create=False))
 
 
 def _get(catalog: Catalog, run_id: int) -> Run:
