@@ -11,8 +11,6 @@ import io
 import json
 import re
 import secrets
-import subprocess
-import sys
 import time
 from datetime import UTC, datetime
 from email.utils import format_datetime
@@ -27,8 +25,8 @@ from nianbao.config import Config
 from tests.conftest import ROOT, run_nianbao
 from tests.simulator.server import SimulatorServer
 from tests.simulator.world import build_world
-from tests.support import free_ports, stop_process
-from tests.support.http import call
+from tests.support import stop_process
+from tests.support.http import call, start_serve
 
 CORRECTION = "<p>更正说明：第三部分统计数据有误，已于今日更正。</p>".encode()
 
@@ -213,15 +211,7 @@ def served(scenario):
     """``nianbao serve`` over the scenario's archive, with a token of our own."""
     _world, env, *_ = scenario
     token = secrets.token_urlsafe(24)
-    (port,) = free_ports(1)
-    process = subprocess.Popen([sys.executable, "-m", "nianbao", "serve", "--port", str(port)],
-                               env={**env, "NIANBAO_TOKEN": token}, cwd=ROOT,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while call(base + "/healthz")[0] != 200:
-        assert process.poll() is None and time.monotonic() < deadline, "nianbao serve did not start"
-        time.sleep(0.1)
+    process, base = start_serve([], {**env, "NIANBAO_TOKEN": token}, ROOT)
     yield base, token
     stop_process(process)
 

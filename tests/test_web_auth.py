@@ -9,8 +9,6 @@ from __future__ import annotations
 import json
 import re
 import secrets
-import subprocess
-import sys
 import time
 from datetime import date, datetime
 from typing import Any
@@ -22,8 +20,8 @@ from archive.catalog import Catalog
 from archive.storage import open_store
 from nianbao.config import Config
 from tests.conftest import ROOT
-from tests.support import free_ports, nianbao_env, stop_process
-from tests.support.http import call
+from tests.support import nianbao_env, stop_process
+from tests.support.http import call, start_serve
 from web.auth import LockedOut, Throttle
 
 SITES = ("sites:\n  - {id: old, name: 老县, province: 江西省, home: 'http://www.old.gov.cn/'}\n"
@@ -44,15 +42,7 @@ def served(tmp_path_factory) -> Any:
                     for site, year, url in (("old", 2008, "http://www.old.gov.cn/2008.html"),
                                             ("new", 2024, "http://www.new.gov.cn/2024.html"))])
     (tmp / "sites.yaml").write_text(SITES, "utf-8")
-    (port,) = free_ports(1)
-    process = subprocess.Popen([sys.executable, "-m", "nianbao", "serve", "--port", str(port), "--sites",
-                                str(tmp / "sites.yaml"), "--lockout-delay", str(LOCKOUT)], env=env, cwd=ROOT,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while call(base + "/healthz")[0] != 200:
-        assert process.poll() is None and time.monotonic() < deadline, "nianbao serve did not start"
-        time.sleep(0.1)
+    process, base = start_serve(["--sites", str(tmp / "sites.yaml"), "--lockout-delay", str(LOCKOUT)], env, ROOT)
     yield {"base": base, "token": env["NIANBAO_TOKEN"]}
     stop_process(process)
 

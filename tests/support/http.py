@@ -3,6 +3,9 @@ in lower case."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import time
 import urllib.error
 import urllib.request
 from typing import Any
@@ -29,3 +32,19 @@ def call(url: str, token: str | None = None, cookie: str | None = None, data: by
         return exc.code, {k.lower(): v for k, v in exc.headers.items()}, exc.read()
     except OSError:
         return 0, {}, b""
+
+
+def start_serve(args: list[str], env: dict[str, str], cwd: Any, stdout: Any = None,
+                stderr: Any = None) -> tuple[subprocess.Popen, str]:
+    """``nianbao serve ARGS`` on a free port, once it answers /healthz: (its process, its base URL)."""
+    from tests.support import free_ports
+
+    (port,) = free_ports(1)
+    process = subprocess.Popen([sys.executable, "-m", "nianbao", "serve", "--port", str(port), *args], env=env,
+                               cwd=cwd, stdout=stdout or subprocess.DEVNULL, stderr=stderr or subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while call(base + "/healthz")[0] != 200:
+        assert process.poll() is None and time.monotonic() < deadline, "nianbao serve did not start"
+        time.sleep(0.1)
+    return process, base
