@@ -137,6 +137,10 @@ class Capture(Base):
     agency_kind: Mapped[str | None] = mapped_column(String(16))
     title: Mapped[str | None] = mapped_column(Text)
     filename: Mapped[str | None] = mapped_column(Text)
+    #: Where the year came from: ``title``, ``document`` (its heading, 统计期限) or ``published`` (date − 1).
+    year_source: Mapped[str | None] = mapped_column(String(16))
+    #: Why it is (or, kind ``page``, is not) a report: the judge's words (crawler.judge).
+    judgement: Mapped[str | None] = mapped_column(Text)
     #: ``new`` (URL first captured), ``changed`` (a body not seen at this URL before), ``same`` (a
     #: revisit: the body was captured here before) or ``gone`` (404/410 where there was a page).
     novelty: Mapped[str | None] = mapped_column(String(8))
@@ -156,10 +160,12 @@ class Capture(Base):
             "kind": self.kind,
             "site": self.site,
             "year": self.year,
+            "year_source": self.year_source,
             "agency": self.agency,
             "agency_kind": self.agency_kind,
             "title": self.title,
             "filename": self.filename,
+            "judgement": self.judgement,
             "referrer": self.referrer,
             "fetched_at": isoformat(self.fetched_at),
             "run": self.run_id,

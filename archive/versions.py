@@ -88,10 +88,12 @@ class Document:
     first_seen: datetime
     last_seen: datetime
     gone: bool
+    year_source: str | None = None  # title / document / published (crawler.judge)
 
     def as_dict(self) -> dict[str, Any]:
         return {"site": self.site, "kind": self.kind, "year": self.year, "agency": self.agency,
                 "agency_kind": self.agency_kind, "title": self.title, "urls": self.urls,
+                "year_source": self.year_source,
                 "versions": len(self.versions), "latest_sha256": self.versions[-1] if self.versions else None,
                 "first_seen": isoformat(self.first_seen), "last_seen": isoformat(self.last_seen), "gone": self.gone}
 
@@ -110,7 +112,7 @@ def documents(catalog: Catalog, site: str, year: int | None = None) -> list[Docu
             doc = found.get(key)
             if doc is None:
                 doc = found[key] = Document(c.site, c.kind, c.year, c.agency, c.agency_kind, c.title, [], [],
-                                            c.fetched_at, c.fetched_at, False)
+                                            c.fetched_at, c.fetched_at, False, c.year_source)
             if c.url not in doc.urls:
                 doc.urls.append(c.url)
             if c.novelty != "gone":

@@ -35,6 +35,10 @@ class Capture:
     agency_kind: str | None = None
     title: str | None = None
     filename: str | None = None
+    #: Where ``year`` came from: title, document (heading, 统计期限) or published (the date, less a year).
+    year_source: str | None = None
+    #: Why the capture is (or is not) a report, in crawler.judge's words.
+    judgement: str | None = None
     #: What the status line said of the protocol (``HTTP/1.1``), as Scrapy's download handler gives it.
     protocol: str | None = None
     #: The digest of the archived body this capture repeats (answered 304): nothing to store.

@@ -26,7 +26,10 @@ except ImportError:  # pragma: no cover
 NATIONAL = "national"
 _ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 _REQUIRED = ("id", "name", "home")
-_OPTIONAL = ("province", "prefecture", "report_lists", "attachment_hosts", "obey_robots", "schedule")
+_OPTIONAL = ("province", "prefecture", "report_lists", "attachment_hosts", "obey_robots", "schedule", "delay",
+             "concurrency")
+#: A site's own pace: seconds between requests to each of its hosts, and requests at a time to each.
+_MAX_DELAY, _MAX_CONCURRENCY = 3600, 16
 #: A name of one label or more (``localhost`` is a name too, refused for what it is: crawler.addresses).
 _HOST = re.compile(r"(?=.{1,253}$)([a-z0-9-]{1,63}\.)*[a-z0-9-]{1,63}", re.IGNORECASE)
 
@@ -48,6 +51,10 @@ class Site:
     obey_robots: bool = True
     #: Cron expressions replacing the scheduler's plan for this site (see scheduler.plan); empty: the plan.
     schedule: tuple[str, ...] = ()
+    #: Seconds between requests to each of the site's hosts, and requests at a time to each; None: DOWNLOAD_DELAY
+    #: and CONCURRENT_REQUESTS_PER_DOMAIN (crawler.downloadermiddlewares.politeness).
+    delay: float | None = None
+    concurrency: int | None = None
 
     @property
     def full_name(self) -> str:
@@ -164,6 +171,8 @@ def parse_registry(text: str, source: str, allow_internal: bool | None = None) -
                 attachment_hosts=tuple(h.lower() for h in entry.get("attachment_hosts") or ()),
                 obey_robots=entry.get("obey_robots", True),
                 schedule=tuple(_expressions(entry.get("schedule"))),
+                delay=float(entry["delay"]) if entry.get("delay") is not None else None,
+                concurrency=entry.get("concurrency"),
             )
         )
     if errors:
@@ -189,6 +198,7 @@ def _check_entry(entry: Any, allow_internal: bool) -> list[str]:
         problems.append("obey_robots must be true or false")
     if entry.get("schedule") is not None:
         problems += _check_schedule(entry["schedule"])
+    problems += _check_pace(entry.get("delay"), entry.get("concurrency"))
     for name in ("report_lists", "attachment_hosts"):
         value = entry.get(name)
         if value is None:
@@ -224,6 +234,17 @@ def _check_schedule(value: Any) -> list[str]:
     if not expressions:
         return ["schedule is empty (leave it out for the scheduler's plan)"]
     return [f"schedule: {problem}" for problem in map(expression_problem, expressions) if problem]
+
+
+def _check_pace(delay: Any, concurrency: Any) -> list[str]:
+    problems = []
+    number = isinstance(delay, int | float) and not isinstance(delay, bool)
+    if delay is not None and not (number and 0 <= delay <= _MAX_DELAY):  # NaN and .inf are not either
+        problems.append(f"delay must be a number of seconds from 0 to {_MAX_DELAY}, got {delay!r}")
+    whole = isinstance(concurrency, int) and not isinstance(concurrency, bool)
+    if concurrency is not None and not (whole and 1 <= concurrency <= _MAX_CONCURRENCY):
+        problems.append(f"concurrency must be a whole number from 1 to {_MAX_CONCURRENCY}, got {concurrency!r}")
+    return problems
 
 
 def _check_url(name: str, url: Any, allow_internal: bool) -> list[str]:

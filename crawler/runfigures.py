@@ -25,10 +25,13 @@ def run_figures(stats: dict[str, Any]) -> dict[str, Any]:
     sites: dict[str, dict[str, int]] = {}
     totals: Counter[str] = Counter()
     errors_by_reason: dict[str, int] = {}
+    busiest: dict[str, int] = {}  # host → most requests it got in one second (crawler.extensions.hostrate)
     for key, value in counts.items():
         head, _, tail = key.rpartition("/")
         if head == "by_reason":
             errors_by_reason[tail] = value
+        elif head == "busiest_second" and tail not in _SITE_FIGURES:  # (a site may be called busiest_second)
+            busiest[tail] = value
         elif head and "/" not in head and tail in _SITE_FIGURES and isinstance(value, int):
             sites.setdefault(head, {})[_SITE_FIGURES[tail]] = value
             totals[_SITE_FIGURES[tail]] += value
@@ -51,6 +54,9 @@ def run_figures(stats: dict[str, Any]) -> dict[str, Any]:
         "errors": totals["errors"],
         "errors_by_reason": dict(sorted(errors_by_reason.items(), key=lambda kv: -kv[1])),
         "sites": sites,
+        # Politeness as the hosts saw it: the most requests any one host got in one (whole) second, and per host.
+        "busiest_second": counts.get("busiest_second", 0),
+        "busiest_second_by_host": dict(sorted(busiest.items(), key=lambda kv: (-kv[1], kv[0]))),
     }
     for name in ("stopped", "finish_reason"):
         if counts.get(name):

@@ -20,6 +20,8 @@ NIANBAO_ARCHIVE_TIMEOUT = None
 NIANBAO_RUN_TRIGGER = "manual"
 #: Stop following a list's pagination after this many pages (a guard against endless pagers).
 NIANBAO_MAX_LIST_PAGES = 500
+#: Levels of sub-columns followed below a report column (年报 → 2024年 → 教育局 is two): deeper is a site map.
+NIANBAO_SUB_COLUMN_DEPTH = 2
 #: Report links followed from one list page, and from one list (all its pages): a page of 100,000
 #: report-like links is a trap, not a county. Real lists show 15–50 a page, a few hundred in all.
 NIANBAO_MAX_REPORTS_PER_PAGE = 1000
@@ -68,14 +70,21 @@ NIANBAO_SHUTDOWN_GRACE = 600
 # -- politeness ---------------------------------------------------------------------------
 USER_AGENT = "nianbao/0.1 (+https://github.com/nianbao/nianbao; annual-report archive crawler)"
 ROBOTSTXT_OBEY = True
-CONCURRENT_REQUESTS = 16
-CONCURRENT_REQUESTS_PER_DOMAIN = 2
+#: A crawl of many sites is fast because many hosts are crawled at once, never because one is hammered:
+#: each host gets one connection and at most one request a second (Heritrix waits 3 s). Per host, as the
+#: download slots are; a registry entry's `delay:` and `concurrency:` change it for that site's hosts
+#: (crawler.downloadermiddlewares.politeness). The run's figures show the busiest second per host.
+CONCURRENT_REQUESTS = 64
+CONCURRENT_REQUESTS_PER_DOMAIN = 1
+DOWNLOAD_DELAY = 1.0
+#: Scrapy varies each delay by ±50% by default, which would send two requests half a second apart.
+DOWNLOAD_DELAY_JITTER = 0.0
 #: Scrapy starts this many asyncio tasks per response; its default (100) costs more than it buys here.
 CONCURRENT_ITEMS = 16
-DOWNLOAD_DELAY = 0
 DOWNLOAD_TIMEOUT = 60
-AUTOTHROTTLE_ENABLED = True  # slows down for hosts that answer slowly
-AUTOTHROTTLE_START_DELAY = 0.5
+#: Slows down for hosts that answer slowly; never below a host's delay (crawler/extensions/throttle.py).
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 0.5  # a host's first delay: the larger of this and its DOWNLOAD_DELAY
 AUTOTHROTTLE_MAX_DELAY = 30
 AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
 RETRY_ENABLED = True
@@ -115,6 +124,8 @@ DOWNLOADER_MIDDLEWARES = {
     # refused is not even asked for its robots.txt. Internal addresses first: the clearer reason.
     "crawler.downloadermiddlewares.safety.SafetyMiddleware": 40,
     "crawler.downloadermiddlewares.scope.ScopeMiddleware": 50,
+    # A site's own delay and concurrency for each host it meets, before its slot is made and its robots.txt asked.
+    "crawler.downloadermiddlewares.politeness.PolitenessMiddleware": 60,
     # Answers pass it before RetryMiddleware (550), so a retry waits as long as the host asked.
     "crawler.downloadermiddlewares.retryafter.RetryAfterMiddleware": 560,
     # Sees a redirect before RedirectMiddleware (600) follows it: a loop is a failure, not a dropped duplicate.
@@ -126,10 +137,17 @@ DOWNLOADER_MIDDLEWARES = {
     # Before CookiesMiddleware (700): the cookies a browser pass got go into Scrapy's jar with the repeat.
     "crawler.downloadermiddlewares.challenge.ChallengeMiddleware": 650,
 }
+#: What a callback yields passes these from the highest number down (scope first, so a refused URL costs no budget).
+SPIDER_MIDDLEWARES = {
+    "crawler.spidermiddlewares.scope.ScopeMiddleware": 930,
+    "crawler.spidermiddlewares.listpages.ListPagesMiddleware": 920,
+    "crawler.spidermiddlewares.budget.BudgetMiddleware": 910,
+}
 EXTENSIONS = {
     "scrapy.extensions.throttle.AutoThrottle": None,
     "crawler.extensions.throttle.AutoThrottle": 0,  # the same, learning from 304s too
     "crawler.extensions.progress.Progress": 500,
+    "crawler.extensions.hostrate.HostRate": 505,  # the busiest second per host, for the run's figures
     "crawler.extensions.runlog.RunLog": 510,
     "crawler.extensions.unreachable.Unreachable": 520,
 }
@@ -148,6 +166,18 @@ PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT = 30_000
 #: Browser passes at a JS anti-bot challenge before the host is given up on, and how long each waits.
 NIANBAO_CHALLENGE_TRIES = 2
 NIANBAO_CHALLENGE_TIMEOUT = 30
+#: A script-rendered list with no data API to page through is driven (下一页 / 加载更多 / page numbers clicked,
+#: infinite lists scrolled) for at most this many seconds and NIANBAO_MAX_LIST_PAGES steps; each step gets
+#: NIANBAO_SCRIPT_PAGER_WAIT seconds to show new links. A bound reached is recorded as a failure.
+NIANBAO_SCRIPT_PAGER_TIMEOUT = 60.0
+NIANBAO_SCRIPT_PAGER_WAIT = 3.0
+#: JSON answers kept from one browser pass (looked at for a data API listing the entries), and their largest size.
+NIANBAO_SCRIPT_PAGER_ANSWERS = 30
+NIANBAO_SCRIPT_PAGER_ANSWER_SIZE = 2 * 1024 * 1024
+
+#: Template markers (一、总体情况 … 六、其他需要报告的事项, 统计期限 …) that make a fetched page or file a
+#: report whatever its title (crawler.judge); a candidate page with fewer, wrapping no file, is kept as a page.
+NIANBAO_REPORT_MIN_MARKERS = 3
 
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"

@@ -35,6 +35,12 @@ def home_env(tmp_path: Path) -> dict[str, str]:
     return nianbao_env(tmp_path / "home")
 
 
+#: ``nianbao crawl`` settings for tests about something other than politeness: a simulated world answers
+#: at once, and at the default one request a second per host its crawls would take minutes. Only the pace
+#: changes (as before politeness was the default); tests/test_politeness.py crawls at the defaults.
+FAST = ("-s", "DOWNLOAD_DELAY=0", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=2")
+
+
 def run_nianbao(*args: str, env: dict[str, str], check: bool = True, cwd: Path = ROOT,
                 timeout: float = 600) -> subprocess.CompletedProcess[bytes]:
     """The CLI as a user runs it: a separate process (Scrapy's reactor runs once per process)."""

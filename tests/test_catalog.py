@@ -7,7 +7,7 @@ import json
 import pytest
 
 from archive.catalog import Catalog, CatalogError, utcnow
-from tests.conftest import run_nianbao
+from tests.conftest import FAST, run_nianbao
 from tests.simulator.server import SimulatorServer
 from tests.simulator.world import build_world
 
@@ -73,7 +73,7 @@ def test_crawl_into_postgresql(postgres_catalog, home_env, tmp_path):
     registry.write_text(world.registry_yaml(), "utf-8")
     env = {**home_env, "NIANBAO_CATALOG": postgres_catalog}
     with SimulatorServer(world) as server:
-        run_nianbao("crawl", "--sites", str(registry), "--proxy", server.proxy_url, env=env)
+        run_nianbao("crawl", "--sites", str(registry), "--proxy", server.proxy_url, *FAST, env=env)
     listing = run_nianbao("archive", "list", "--json", "--kind", "report", env=env).stdout.decode()
     got = {json.loads(line)["url"]: json.loads(line)["sha256"] for line in listing.splitlines()}
     assert got == {r.url: r.sha256 for r in world.reports}

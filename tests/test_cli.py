@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_nianbao
+from tests.conftest import FAST, run_nianbao
 from tests.simulator.server import SimulatorServer
 from tests.simulator.world import build_world
 from tests.support import free_ports, nianbao_env
@@ -29,7 +29,7 @@ def archived(world, tmp_path_factory):
     registry.write_text(world.registry_yaml(), "utf-8")
     env = nianbao_env(tmp / "home")
     with SimulatorServer(world) as server:
-        run_nianbao("crawl", "--sites", str(registry), "--proxy", server.proxy_url, env=env)
+        run_nianbao("crawl", "--sites", str(registry), "--proxy", server.proxy_url, *FAST, env=env)
     return env
 
 
@@ -69,7 +69,7 @@ def test_recrawl_does_not_queue_the_same_bodies_twice(world, archived, tmp_path)
     registry = tmp_path / "sites.yaml"
     registry.write_text(world.registry_yaml(), "utf-8")
     with SimulatorServer(world) as server:
-        run_nianbao("crawl", "--sites", str(registry), "--proxy", server.proxy_url, env=archived)
+        run_nianbao("crawl", "--sites", str(registry), "--proxy", server.proxy_url, *FAST, env=archived)
     after = run_nianbao("parse-queue", "list", "--json", env=archived).stdout.splitlines()
     assert len(after) == len(before) == len({json.loads(line)["sha256"] for line in before})
 
@@ -95,7 +95,7 @@ def test_any_storage_error_stops_the_crawl(home_env, tmp_path, world):
     registry = tmp_path / "sites.yaml"
     registry.write_text(world.registry_yaml(), "utf-8")
     with SimulatorServer(world) as server:
-        result = run_nianbao("crawl", "--sites", str(registry), "--proxy", server.proxy_url, env=home_env,
+        result = run_nianbao("crawl", "--sites", str(registry), "--proxy", server.proxy_url, *FAST, env=home_env,
                              check=False)
     out = result.stdout.decode()
     assert result.returncode == 1 and "storage unavailable" in out and "Not a directory" in out

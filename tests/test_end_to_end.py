@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from archive.storage import object_key
-from tests.conftest import run_nianbao
+from tests.conftest import FAST, run_nianbao
 from tests.simulator.server import SimulatorServer
 from tests.simulator.world import build_world
 
@@ -37,7 +37,7 @@ def crawled(world, s3_server, tmp_path_factory):
             "NIANBAO_PROXY": server.proxy_url,
             **s3_server.env(bucket),
         }
-        result = run_nianbao("crawl", "--sites", str(registry), "--log-level", "DEBUG", env=env)
+        result = run_nianbao("crawl", "--sites", str(registry), "--log-level", "DEBUG", *FAST, env=env)
         requests = list(server.requests)
     listing = run_nianbao("archive", "list", "--json", env=env).stdout.decode()
     queue = run_nianbao("parse-queue", "list", "--json", env=env).stdout.decode()
@@ -152,7 +152,7 @@ def test_scrapy_commands_work_from_the_repo_root(world, tmp_path):
         done = subprocess.run(
             [sys.executable, "-m", "scrapy", "crawl", "annual_reports", "-a", f"site={site.id}",
              "-s", f"NIANBAO_SITES={registry}", "-s", f"NIANBAO_PROXY={server.proxy_url}",
-             "-s", f"NIANBAO_HOME={tmp_path / 'home'}"],
+             "-s", f"NIANBAO_HOME={tmp_path / 'home'}", *FAST],
             cwd=root, capture_output=True, text=True, timeout=300,
         )
     assert done.returncode == 0, done.stderr[-3000:]

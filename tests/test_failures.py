@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from archive.storage import object_key
-from tests.conftest import ROOT, run_nianbao
+from tests.conftest import FAST, ROOT, run_nianbao
 from tests.simulator.server import SimulatorServer
 from tests.simulator.world import build_world
 from tests.support import seaweed
@@ -82,7 +82,7 @@ def test_failing_site_is_reported_not_fatal(world, home_env, tmp_path):
     with SimulatorServer(world) as server:
         result = run_nianbao("crawl", "--sites", str(path), "--site", site.id, "--site", "gone",
                              "--proxy", f"http://crawler:hunter2@127.0.0.1:{server.proxy_url.rsplit(':', 1)[1]}",
-                             "--log-level", "DEBUG", env=home_env)
+                             "--log-level", "DEBUG", *FAST, env=home_env)
     out, err = result.stdout.decode(), result.stderr.decode()
     gone = next(line for line in out.splitlines() if line.startswith("gone "))
     assert gone.split()[1:] == ["0", "0", "0", "1"]
@@ -108,7 +108,7 @@ def test_storage_dying_mid_crawl_leaves_no_capture_without_its_object(world, reg
     try:
         with SimulatorServer(world) as server:
             env["NIANBAO_PROXY"] = server.proxy_url
-            crawl = subprocess.Popen([sys.executable, "-m", "nianbao", "crawl", "--sites", str(registry)],
+            crawl = subprocess.Popen([sys.executable, "-m", "nianbao", "crawl", "--sites", str(registry), *FAST],
                                      env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
             deadline = time.monotonic() + 120
             while len(catalog_rows(home, "SELECT id FROM captures")) < 40 and time.monotonic() < deadline:
@@ -140,7 +140,7 @@ def test_killed_crawl_leaves_no_capture_without_its_object(world, registry, home
     home = Path(home_env["NIANBAO_HOME"])
     with SimulatorServer(world) as server:
         crawl = subprocess.Popen(
-            [sys.executable, "-m", "nianbao", "crawl", "--sites", str(registry), "--proxy", server.proxy_url],
+            [sys.executable, "-m", "nianbao", "crawl", "--sites", str(registry), "--proxy", server.proxy_url, *FAST],
             env=home_env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 120
         while len(catalog_rows(home, "SELECT id FROM captures")) < 30 and time.monotonic() < deadline:
@@ -224,7 +224,7 @@ def test_every_list_that_cannot_be_read_leaves_a_failure_saying_why(home_env, tm
     registry.write_text(f"sites:\n  - id: stub\n    name: 存根县\n    home: {stub}/\n"
                         f"    report_lists: [{', '.join(lists.values())}]\n", "utf-8")
     with serving(Unreadable) as proxy:
-        result = run_nianbao("crawl", "--sites", str(registry), "--proxy", proxy, "-s", "REDIRECT_MAX_TIMES=5",
+        result = run_nianbao("crawl", "--sites", str(registry), "--proxy", proxy, "-s", "REDIRECT_MAX_TIMES=5", *FAST,
                              env=home_env, timeout=120)
     reasons = dict(catalog_rows(Path(home_env["NIANBAO_HOME"]), "SELECT url, reason FROM failures"))
     assert reasons.pop(lists["loop"]) == f"redirect loop: {stub}/loop/a.html → {stub}/loop/b.html → {stub}/loop/a.html"
@@ -244,7 +244,7 @@ def test_a_site_that_cannot_be_reached_gets_one_line_saying_so_and_what_to_do(ho
     registry.write_text("sites:\n  - id: nowhere\n    name: 无处县\n    home: http://www.nowhere.invalid/\n"
                         "    report_lists: [http://www.nowhere.invalid/nb/index.html, "
                         "http://www.nowhere.invalid/nb/2023/index.html]\n", "utf-8")
-    result = run_nianbao("crawl", "--sites", str(registry), "-s", "RETRY_TIMES=1", env=home_env, timeout=300)
+    result = run_nianbao("crawl", "--sites", str(registry), "-s", "RETRY_TIMES=1", *FAST, env=home_env, timeout=300)
     err = result.stderr.decode()
     assert "Traceback" not in err and "Logging error" not in err
     said = [line for line in err.splitlines() if "nowhere" in line]

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from archive.storage.base import object_key
-from tests.conftest import ROOT
+from tests.conftest import FAST, ROOT
 from tests.simulator.hostile import BIG_FILE_BYTES, HostileServer, big_file_sha256, build_hostile_world, registry_yaml
 
 #: Runs a command and prints the peak RSS (kB) of the largest process it waited for.
@@ -36,7 +36,7 @@ def hostile_crawl(tmp_path_factory: pytest.TempPathFactory) -> dict:
     with HostileServer(sites) as server:
         started = time.monotonic()
         result = subprocess.run([sys.executable, "-c", _PEAK_RSS, sys.executable, "-m", "nianbao", "crawl",
-                                 "--sites", str(registry), "--proxy", server.proxy_url, *LIMITS],
+                                 "--sites", str(registry), "--proxy", server.proxy_url, *LIMITS, *FAST],
                                 env=nianbao_env(home), cwd=ROOT, capture_output=True, timeout=900)
         seconds = time.monotonic() - started
         requests = list(server.requests)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from scrapy import Request
 from scrapy.http import HtmlResponse
 from scrapy.utils.test import get_crawler
@@ -36,6 +38,13 @@ def test_hanweb_params_with_empty_and_quoted_values_still_page_on():
     assert b"webname=&" in post.body + b"&" and b"columnid=123" in post.body
 
 
+def items(callback) -> list:
+    """What an async callback yields, gathered outside a crawl."""
+    async def gather() -> list:
+        return [item async for item in callback]
+    return asyncio.run(gather())
+
+
 def spider_for() -> AnnualReportsSpider:
     crawler = get_crawler(AnnualReportsSpider, {"NIANBAO_SITES": None})
     return AnnualReportsSpider.from_crawler(crawler, site="wanzai")
@@ -49,7 +58,7 @@ def test_a_cut_short_title_is_judged_by_the_page_not_the_list():
                     '<div id="zoom"><a href="/files/a.pdf">附件</a></div>',
                     site="wanzai", list_title=list_title, verdict=None)  # parse_list: "cannot judge yet"
     assert classify(list_title, "万载县").needs_full_title
-    (item,) = list(spider.parse_report(response))
+    (item,) = items(spider.parse_report(response))
     assert isinstance(item, Capture) and item.kind == "page"  # kept, not a report, no attachment followed
 
 
@@ -59,6 +68,6 @@ def test_a_cut_short_report_title_takes_the_full_title_from_the_page():
     response = page("http://www.wanzai.gov.cn/art/2.html",
                     f'<meta name="ArticleTitle" content="{full}"><div id="zoom"><a href="/files/b.pdf">附件1</a></div>',
                     site="wanzai", list_title="万载县教育体育局2023年政府信息公开工…", verdict=None)
-    report, attachment = list(spider.parse_report(response))
+    report, attachment = items(spider.parse_report(response))
     assert (report.kind, report.title, report.year, report.agency_kind) == ("report", full, 2023, "department")
     assert attachment.url == "http://www.wanzai.gov.cn/files/b.pdf"

@@ -26,7 +26,7 @@ from archive.headers import pairs
 from archive.storage import open_store
 from archive.warc import export_warc
 from nianbao.config import Config
-from tests.conftest import run_nianbao
+from tests.conftest import FAST, run_nianbao
 from tests.simulator.hard import build_hard_world
 from tests.simulator.server import SimulatorServer
 from tests.simulator.world import build_world
@@ -59,7 +59,7 @@ def recrawled(tmp_path_factory):
     registry.write_text(world.registry_yaml(), "utf-8")
     env = nianbao_env(tmp / "home")
     with SimulatorServer(world) as server:
-        args = ["crawl", "--sites", str(registry), "--proxy", server.proxy_url]
+        args = ["crawl", "--sites", str(registry), "--proxy", server.proxy_url, *FAST]
         for extra in ((), RECRAWL, RECRAWL):
             run_nianbao(*args, *extra, env=env)
     return world, Catalog(f"sqlite:///{tmp}/home/catalog.sqlite3", create=False)
@@ -145,7 +145,8 @@ def portal(tmp_path):
     env = nianbao_env(tmp_path / "home")
     Portal.asked = []
     with serving(Portal) as proxy:
-        yield lambda *extra: run_nianbao("crawl", "--sites", str(registry), "--proxy", proxy, *extra, env=env), env
+        yield lambda *extra: run_nianbao("crawl", "--sites", str(registry), "--proxy", proxy, *FAST, *extra,
+                                         env=env), env
 
 
 def _captures(env: dict[str, str], path: str) -> list:
@@ -212,7 +213,7 @@ def test_diff_reads_a_gbk_page_served_as_latin_1_as_chinese(tmp_path):
                 and "iso-8859-1" in world.resolve("GET", r.url)[1]["Content-Type"])
     correction = "<p>更正说明：㮾梨街道的数据已更正。</p>".encode("gb18030")
     with SimulatorServer(world) as server:
-        args = ["crawl", "--sites", str(registry), "--site", "changsha", "--proxy", server.proxy_url]
+        args = ["crawl", "--sites", str(registry), "--site", "changsha", "--proxy", server.proxy_url, *FAST]
         run_nianbao(*args, env=env)
         restore = world.revise(page.url, correction)
         try:

@@ -16,7 +16,7 @@ from archive.catalog import Catalog
 from archive.runlogs import log_path
 from archive.storage.local import LocalStore
 from scheduler.locks import SiteLocks
-from tests.conftest import ROOT, run_nianbao
+from tests.conftest import FAST, ROOT, run_nianbao
 from tests.simulator.server import SimulatorServer
 from tests.simulator.world import build_world
 
@@ -31,7 +31,7 @@ def setup(world, home_env, tmp_path):
     registry = tmp_path / "sites.yaml"
     registry.write_text(world.registry_yaml(), "utf-8")
     with SimulatorServer(world) as server:
-        yield home_env, ["--sites", str(registry), "--proxy", server.proxy_url]
+        yield home_env, ["--sites", str(registry), "--proxy", server.proxy_url, *FAST]
 
 
 def _json_lines(result: subprocess.CompletedProcess[bytes]) -> list[dict]:

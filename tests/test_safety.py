@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from crawler.addresses import read_address, refusal
-from tests.conftest import run_nianbao
+from tests.conftest import FAST, run_nianbao
 
 
 class Quiet(BaseHTTPRequestHandler):
@@ -97,7 +97,7 @@ def test_a_lab_allows_internal_addresses_in_the_registry_and_the_crawl_alike(hom
         listed = run_nianbao("sites", "list", "--sites", str(registry),
                              env={**home_env, "NIANBAO_ALLOW_INTERNAL_ADDRESSES": "true"})
         by_setting = run_nianbao("crawl", "--sites", str(registry), "-s", "NIANBAO_ALLOW_INTERNAL_ADDRESSES=true",
-                                 env=home_env)
+                                 *FAST, env=home_env)
         assert "/list.html" in Recorder.hits
         Recorder.hits = []
         typo = run_nianbao("crawl", "--sites", str(registry), check=False,
@@ -189,7 +189,7 @@ def test_redirects_out_of_scope_or_to_internal_addresses_are_refused_and_recorde
     registry.write_text("sites:\n  - {id: evil, name: 万载县, home: 'http://www.evil.gov.cn/',\n"
                         "     report_lists: ['http://www.evil.gov.cn/list.html']}\n", "utf-8")
     with serving(HostileProxy) as proxy:
-        run_nianbao("crawl", "--sites", str(registry), "--proxy", proxy, env=home_env)
+        run_nianbao("crawl", "--sites", str(registry), "--proxy", proxy, *FAST, env=home_env)
     # Nothing but the site's own hosts was asked for, not even a robots.txt.
     assert {urlsplit(path).hostname for path in HostileProxy.seen} == {"www.evil.gov.cn", "files.evil.gov.cn"}
     catalog = Catalog(f"sqlite:///{tmp_path / 'home' / 'catalog.sqlite3'}", create=False)
@@ -289,7 +289,7 @@ def test_robots_txt_is_obeyed_unless_the_registry_says_otherwise(home_env, tmp_p
                         "  - {id: ours, name: 万载县, home: 'http://www.ours.gov.cn/', obey_robots: false,\n"
                         "     report_lists: ['http://www.ours.gov.cn/list.html']}\n", "utf-8")
     with serving(RobotsProxy) as proxy:
-        out = run_nianbao("crawl", "--sites", str(registry), "--proxy", proxy,
+        out = run_nianbao("crawl", "--sites", str(registry), "--proxy", proxy, *FAST,
                           "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1", env=home_env).stdout.decode()
     rows = {line.split()[0]: line.split()[1:] for line in out.splitlines() if line.startswith(("polite ", "ours "))}
     assert rows == {"polite": ["0", "0", "1", "1"], "ours": ["1", "0", "1", "0"]}
@@ -312,7 +312,7 @@ def test_a_site_gets_at_most_its_request_budget(home_env, tmp_path):
     registry.write_text(world.registry_yaml(), "utf-8")
     with SimulatorServer(world) as server:
         out = run_nianbao("crawl", "--sites", str(registry), "--proxy", server.proxy_url,
-                          "-s", "NIANBAO_MAX_REQUESTS_PER_SITE=10", env=home_env).stdout.decode()
+                          "-s", "NIANBAO_MAX_REQUESTS_PER_SITE=10", *FAST, env=home_env).stdout.decode()
         pages = [u for _m, u in server.requests if not u.endswith("/robots.txt")]
     assert "stopped: 10 requests for this site (NIANBAO_MAX_REQUESTS_PER_SITE)" in out
     assert len(pages) <= 10

@@ -1,6 +1,12 @@
-import pytest
+import json
+from pathlib import Path
 
-from crawler.titles import classify
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from crawler.titles import classify, normalize
+from tests.simulator import titles
 
 REPORTS = [
     ("万载县人民政府2021年政府信息公开工作年度报告", 2021, "万载县人民政府", "county"),
@@ -66,3 +72,53 @@ def test_truncated_titles_are_checked_on_the_page(title):
 
 def test_truncated_news_is_not_fetched():
     assert not classify("万载县召开春季森林防火工作会议…", county="万载县").needs_full_title
+
+
+# -- the real titles: the yardstick (../shared/corpus/titles/, read, never copied) ---------------
+REAL_TITLES = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "titles" / "real-titles.jsonl"
+
+
+def _folded(agency: str | None) -> str | None:
+    return normalize(agency) if agency else None
+
+
+@pytest.mark.skipif(not REAL_TITLES.exists(), reason="the shared corpus is not here")
+def test_real_titles_recall_and_precision():
+    rows = [json.loads(line) for line in REAL_TITLES.read_text("utf-8").splitlines() if line.strip()]
+    said = [(row, classify(row["title"])) for row in rows]
+    tp = sum(row["label"] == "report" and v.is_report for row, v in said)
+    fp = sum(row["label"] != "report" and v.is_report for row, v in said)
+    fn = sum(row["label"] == "report" and not v.is_report for row, v in said)
+    recall, precision = tp / (tp + fn), tp / (tp + fp)
+    facts = [(row["title"], v.year, v.agency) for row, v in said if row["label"] == "report" and v.is_report
+             and (v.year, v.agency) != (row["year"], _folded(row["agency"]))]
+    print(f"real titles: {len(rows)}, recall {recall:.3f}, precision {precision:.3f}, facts wrong {len(facts)}")
+    assert recall >= 0.99 and precision >= 0.99, [row["title"] for row, v in said
+                                                  if v.is_report != (row["label"] == "report")]
+    assert len(facts) <= len(rows) // 100, facts  # year and agency as the title names them
+
+
+# -- the grammar: titles no list shows (tests/simulator/titles.py) --------------------------------
+@settings(max_examples=400, deadline=None)
+@given(st.randoms(use_true_random=False))
+def test_every_generated_report_title_is_a_report(rng):
+    title = titles.report_title(rng) if rng.random() < 0.93 else titles.short_title(rng)
+    verdict = classify(title.text)
+    assert verdict.is_report, (title, verdict)
+    assert verdict.year == title.year, (title, verdict)
+    if title.agency:
+        assert verdict.agency == normalize(title.agency), (title, verdict)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.randoms(use_true_random=False))
+def test_every_generated_near_miss_is_excluded(rng):
+    title = titles.near_miss_title(rng)
+    verdict = classify(title)
+    assert not verdict.is_report and not verdict.worth_fetching, (title, verdict)
+
+
+@given(st.text(max_size=60))
+def test_any_text_is_judged_without_error(text):
+    verdict = classify(text)
+    assert verdict.is_report or verdict.reason

@@ -22,7 +22,7 @@ import pytest
 from archive.catalog import Catalog, isoformat
 from archive.storage import object_key, open_store, sha256_hex
 from nianbao.config import Config
-from tests.conftest import ROOT, run_nianbao
+from tests.conftest import FAST, ROOT, run_nianbao
 from tests.simulator.server import SimulatorServer
 from tests.simulator.world import build_world
 from tests.support import stop_process
@@ -49,7 +49,7 @@ def scenario(tmp_path_factory):
     revised, removed = pages[:2], pages[2]
     moments = {}
     with SimulatorServer(world) as server:
-        args = ["crawl", "--sites", str(registry), "--proxy", server.proxy_url]
+        args = ["crawl", "--sites", str(registry), "--proxy", server.proxy_url, *FAST]
         later = ["-s", "NIANBAO_RECHECK_AFTER=0"]  # as the weekly crawls would: ask after everything again
         moments["before"] = _now()
         run_nianbao(*args, env=env)

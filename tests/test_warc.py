@@ -23,7 +23,7 @@ from archive.headers import pairs as header_pairs
 from archive.storage import object_key, open_store
 from archive.warc import export_warc
 from nianbao.config import Config
-from tests.conftest import run_nianbao
+from tests.conftest import FAST, run_nianbao
 from tests.simulator.server import SimulatorServer
 from tests.simulator.world import build_world
 from tests.support import free_ports, nianbao_env, stop_process
@@ -54,7 +54,7 @@ def archived(world, tmp_path_factory) -> dict[str, str]:
     registry.write_text(world.registry_yaml(), "utf-8")
     env = nianbao_env(tmp / "home")
     with SimulatorServer(world) as server:
-        crawl = ("crawl", "--sites", str(registry), "--proxy", server.proxy_url)
+        crawl = ("crawl", "--sites", str(registry), "--proxy", server.proxy_url, *FAST)
         run_nianbao(*crawl, env=env, timeout=120)
         restore = world.revise(world.reports[0].url)
         try:  # reports confirmed moments ago are not asked about again, unless told to

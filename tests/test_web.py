@@ -24,7 +24,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from archive import overview
 from archive.catalog import Catalog, utcnow
 from crawler.runfigures import reason_class
-from tests.conftest import ROOT, run_nianbao
+from tests.conftest import FAST, ROOT, run_nianbao
 from tests.simulator.server import SimulatorServer
 from tests.simulator.world import build_world
 from tests.support import free_ports, nianbao_env, stop_process
@@ -52,7 +52,7 @@ def archive(s3_server, tmp_path_factory) -> dict[str, Any]:
     broken.mkdir()
     (broken / "sha256").write_text("not a directory")
     with SimulatorServer(world) as server:
-        crawl = ["crawl", "--sites", str(registry), "--proxy", server.proxy_url]
+        crawl = ["crawl", "--sites", str(registry), "--proxy", server.proxy_url, *FAST]
         # first, so that nothing is known yet: every body must be stored, and cannot be
         run_nianbao(*crawl, "--site", "xunwu", "--site", "gone", check=False, timeout=120,
                     env={**env, "NIANBAO_STORAGE": broken.as_uri(), "NIANBAO_CATALOG": f"sqlite:///{home}/catalog.sqlite3"})

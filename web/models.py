@@ -31,6 +31,8 @@ class Figures(BaseModel):
     errors: int = 0
     errors_by_reason: dict[str, int] = Field(default_factory=dict)
     sites: dict[str, dict[str, int]] = Field(default_factory=dict, description="per site: reports, attachments, …")
+    busiest_second: int = Field(0, description="the most requests any one host was sent in one second")
+    busiest_second_by_host: dict[str, int] = Field(default_factory=dict, description="… per host, busiest first")
     stopped: str | None = Field(None, description="why the crawl was stopped early")
     finish_reason: str | None = None
 

@@ -26,6 +26,8 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy_playwright.handler import ScrapyPlaywrightDownloadHandler
 from twisted.web.client import Response as TxResponse
 
+from crawler.extensions.hostrate import sent
+
 from .decoding import ACCEPTED, Decoder, DecodingError, codings
 
 BODY_FILE = "nianbao_body_file"
@@ -129,6 +131,7 @@ class HTTPDownloadHandler(ScrapyPlaywrightDownloadHandler):
         self.in_memory = crawler.settings.getint("NIANBAO_MAX_BODY_IN_MEMORY")
 
     async def download_request(self, request: Request) -> Response:
+        sent(self._crawler, request)  # for the busiest second per host
         if request.meta.get("playwright"):
             return await super().download_request(request)
         request.headers.setdefault("Accept-Encoding", b", ".join(ACCEPTED))

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from scrapy.http import TextResponse
 
-from . import gkmlpt, hanweb, html, trs
+from . import annual, api, gkmlpt, hanweb, html, trs
 from .base import Entry, Listing
 
-READERS = (gkmlpt, hanweb, trs, html)
+READERS = (gkmlpt, api, hanweb, annual, trs, html)
 
 
 def read_listing(response: TextResponse, hanweb_group: int = 45, max_pages: int = 500) -> Listing:

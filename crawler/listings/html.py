@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 from scrapy import Request
 from scrapy.http import TextResponse
 
+from . import years
 from .base import Listing, anchors, capped
 
 _PAGER_TEXT = re.compile(
@@ -38,6 +39,7 @@ def read(response: TextResponse, max_pages: int = 500, **_: object) -> Listing:
             listing.pages.append(Request(url))
     pager = {r.url for r in listing.pages}
     listing.entries = [e for e in anchors(response.selector, response) if e.url not in pager]
+    listing.pages += [r for r in years.year_pages(response, max_pages) if r.url not in pager]  # ?nbYear=2023 …
     listing.pages = listing.pages[:capped(len(listing.pages), max_pages, listing)]
     return listing
 

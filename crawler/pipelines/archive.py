@@ -189,7 +189,8 @@ def _row(item: Capture, digest: str, run_id: int | None) -> dict[str, Any]:
 
 
 _CAPTURE_FIELDS = ("site", "kind", "url", "final_url", "method", "status", "protocol", "headers", "fetched_at",
-                   "content_type", "referrer", "year", "agency", "agency_kind", "title", "filename")
+                   "content_type", "referrer", "year", "agency", "agency_kind", "title", "filename",
+                   "year_source", "judgement")
 
 
 def _reason(exc: Exception) -> str:

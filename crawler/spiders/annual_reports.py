@@ -1,13 +1,14 @@
 """The ``annual_reports`` spider: from each site's report lists to every report and attachment.
 
-Lists are read page by page to their end; each entry is judged by its title (crawler.titles);
-reports are fetched with every attachment they link. Every body fetched — list pages too —
-is yielded as a Capture for the archive pipeline; every failure as a FetchFailure.
+Lists are read page by page to their end; each entry is judged by its title, then by its own text
+(crawler.judge: a page that is no report is kept as a ``page``, with why); reports are fetched with
+every attachment they link. Every body fetched — list pages too — is yielded as a Capture for the
+archive pipeline; every failure as a FetchFailure.
 """
 
 from __future__ import annotations
 
-import re
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 from typing import Any
@@ -22,24 +23,19 @@ from twisted.python.failure import Failure
 from archive.catalog import GONE_STATUSES, PARSED_KINDS, Catalog, utcnow
 from archive.catalog import Capture as CatalogCapture
 from crawler import discovery
-from crawler.attachments import attachment_links, filename_from
+from crawler.attachments import filename_from
+from crawler.doctext import file_text
 from crawler.downloadermiddlewares.redirectloop import RedirectLoop
 from crawler.downloadhandlers.http import BODY_FILE
 from crawler.failures import TOO_MANY_REDIRECTS, failure_reason, list_problem, too_large_to_read
 from crawler.items import Capture, FetchFailure, FoundList, text_headers
+from crawler.judge import judge
 from crawler.listings import read_listing
 from crawler.registry import RegistryError, Site, load_registry
-from crawler.rendering import needs_browser, rendered
+from crawler.rendering import ScriptLists, needs_browser, script_list
+from crawler.reportdoc import content_type, read_document
 from crawler.scope import Scope
-from crawler.titles import classify, is_truncated
 from nianbao.config import from_settings, internal_addresses_allowed
-
-_TITLE_SELECTORS = (
-    'meta[name="ArticleTitle"]::attr(content)',
-    'meta[name="articletitle"]::attr(content)',
-    ".article-title::text, .xxgk-title::text, #title::text, h1::text",
-    "title::text",
-)
 
 
 class AnnualReportsSpider(Spider):
@@ -61,14 +57,11 @@ class AnnualReportsSpider(Spider):
         spider.scopes = {s.id: Scope(s) for s in spider.sites.values()}
         spider.max_list_pages = crawler.settings.getint("NIANBAO_MAX_LIST_PAGES")
         spider.hanweb_group = crawler.settings.getint("NIANBAO_HANWEB_GROUP")
+        spider.script_lists = ScriptLists.from_crawler(crawler)  # how far a browser pass of a list goes
         spider.max_reports_per_page = crawler.settings.getint("NIANBAO_MAX_REPORTS_PER_PAGE")
         spider.max_reports_per_list = crawler.settings.getint("NIANBAO_MAX_REPORTS_PER_LIST")
         spider.list_reports: dict[str, int] = {}  # report candidates followed per list (by its first page)
         spider.claims_said: set[str] = set()  # lists whose claimed page count was more than is followed
-        spider.list_pages: dict[str, set[bytes]] = {}  # list pages asked for (fingerprints), per site
-        spider.refused: set[tuple[str, str]] = set()  # (site, URL) already reported out of scope
-        spider.max_requests = crawler.settings.getint("NIANBAO_MAX_REQUESTS_PER_SITE")
-        spider.requests: dict[str, int] = {}  # requests made per site
         spider.asked: set[str] = set()  # URLs requested in this crawl
         spider.known: dict[str, CatalogCapture] = {}  # URLs archived before: asked "changed since?"
         spider.confirmed: set[str] = set()  # … and those confirmed within NIANBAO_RECHECK_AFTER: not asked
@@ -90,8 +83,8 @@ class AnnualReportsSpider(Spider):
                 lists = catalog.discovered_lists(site.id)
                 if not lists:
                     yield self._request(site, site.home, self.parse_home, kind="list", discovery_depth=0)
-            for url in lists:
-                yield self._request(site, url, self.parse_list, kind="list")
+            for url in lists:  # a list is a column: its sub-columns (per year, per agency) are followed
+                yield self._request(site, url, self.parse_column, kind="list", column_depth=0)
 
     # -- discovery --------------------------------------------------------------------------
     def parse_home(self, response: Response) -> Iterator[Any]:
@@ -105,7 +98,7 @@ class AnnualReportsSpider(Spider):
             return
         columns = discovery.report_columns(response)
         for url in columns:
-            yield self._request(site, url, self.parse_column, kind="list", referrer=response.url)
+            yield self._request(site, url, self.parse_column, kind="list", referrer=response.url, column_depth=0)
         if not columns:
             sections = discovery.sections(response) if depth < 2 else []
             for url in sections:
@@ -115,13 +108,18 @@ class AnnualReportsSpider(Spider):
                 yield FetchFailure(site.id, response.url, "no annual-report column found from the home page", "list")
 
     def parse_column(self, response: Response) -> Iterator[Any]:
-        """An annual-report column: remembered, read as a list, and its sub-columns followed."""
-        site = self.sites[response.meta["site"]]
-        yield FoundList(site.id, response.url)
+        """An annual-report column: read as a list, its sub-columns followed (NIANBAO_SUB_COLUMN_DEPTH levels).
+
+        Found by discovery, it is remembered: the next crawl starts there (a site with ``report_lists``
+        starts from those every time, so nothing of it is remembered)."""
+        site, depth = self.sites[response.meta["site"]], response.meta.get("column_depth", 0)
+        if not site.report_lists:
+            yield FoundList(site.id, response.url)
         yield from self.parse_list(response)
-        if isinstance(response, TextResponse):
+        if isinstance(response, TextResponse) and depth < self.settings.getint("NIANBAO_SUB_COLUMN_DEPTH"):
             for url in discovery.sub_columns(response):
-                yield self._request(site, url, self.parse_column, kind="list", referrer=response.url)
+                yield self._request(site, url, self.parse_column, kind="list", referrer=response.url,
+                                    column_depth=depth + 1)
 
     # -- lists ------------------------------------------------------------------------------
     def parse_list(self, response: Response) -> Iterator[Any]:
@@ -143,11 +141,12 @@ class AnnualReportsSpider(Spider):
             return
         if problem := list_problem(response, listing):  # what it holds is lost unless someone is told
             yield FetchFailure(site.id, response.url, problem, "list")
+        if stopped := script_list(response, listing):  # rendered: the rest is its data API's pages, or was driven
+            yield FetchFailure(site.id, response.url, stopped, "list")
         root = response.meta.get("list_root", response.url)
         candidates = 0
         for entry in listing.entries:
-            verdict = classify(entry.title, county=site.name)
-            if verdict.is_report or verdict.needs_full_title:
+            if judge(entry.title, site.name).worth_fetching:  # recall first: the page or file decides (parse_report)
                 bound = self._report_bound(root, candidates)
                 if bound is not None:
                     if bound:  # "" once the list's bound was said
@@ -155,32 +154,16 @@ class AnnualReportsSpider(Spider):
                     break
                 candidates += 1
                 self.list_reports[root] = self.list_reports.get(root, 0) + 1
-                meta = {"list_title": entry.title, "verdict": verdict if verdict.is_report else None}
                 yield self._request(site, entry.url, self.parse_report, kind="report", referrer=response.url,
-                                    **meta)
+                                    list_title=entry.title)
         if needs_browser(response, listing, candidates):
-            yield rendered(response)
+            yield self.script_lists.rendered(response)
             return
         if listing.claimed_pages and root not in self.claims_said:  # every page of the list claims it again
             self.claims_said.add(root)
             yield FetchFailure(site.id, response.url, f"list claims {listing.claimed_pages} pages: following at most "
                                f"{self.max_list_pages} (NIANBAO_MAX_LIST_PAGES)", "list")
-        seen = self.list_pages.setdefault(site.id, set())
-        for page in listing.pages:
-            key = self.crawler.request_fingerprinter.fingerprint(page)  # two Hanweb columns POST to one URL
-            if key in seen:  # every list page links its neighbours: count each page once
-                continue
-            if not self.scopes[site.id].allows(page.url):
-                yield self._out_of_scope(site, page.url, "list")
-                continue
-            if len(seen) >= self.max_list_pages:
-                yield FetchFailure(site.id, page.url, f"list pagination stopped after {self.max_list_pages} pages",
-                                   "list")
-                break
-            if self._over_budget(site):
-                yield self._budget_failure(site, page.url, "list")
-                break
-            seen.add(key)
+        for page in listing.pages:  # scope, NIANBAO_MAX_LIST_PAGES and the budget: crawler/spidermiddlewares
             self.asked.add(page.url)
             # Fetched plainly, like the first page: a page that needs the browser goes there the same way.
             yield page.replace(callback=self.parse_list, errback=self.failed,
@@ -188,36 +171,41 @@ class AnnualReportsSpider(Spider):
                                      "dont_obey_robotstxt": not site.obey_robots})
 
     # -- reports ----------------------------------------------------------------------------
-    def parse_report(self, response: Response) -> Iterator[Any]:
+    async def parse_report(self, response: Response) -> AsyncIterator[Any]:
+        """Judged by its title and its own text (crawler.judge): a page that is no report is kept as a page."""
         site = self.sites[response.meta["site"]]
-        title, verdict = response.meta["list_title"], response.meta["verdict"]  # verdict None: title cut short
+        title = response.meta["list_title"]
         is_page = isinstance(response, TextResponse) and _is_html(response)
-        if verdict is None or is_truncated(title):
-            # The list cut the title short: the page (or the file's own name) has it in full.
-            full_title = page_title(response) if is_page else filename_from(response)
-            full = classify(full_title or "", county=site.name)
-            if full.is_report:
-                title, verdict = full_title, full
-            elif verdict is None or (full_title and is_page):  # the page says it is not a report
-                yield capture(response, "page", title=full_title)
-                return
-        yield capture(response, "report", title=title, year=verdict.year, agency=verdict.agency,
-                      agency_kind=verdict.agency_kind)
-        if is_page and (unread := too_large_to_read(response)):
+        unread = too_large_to_read(response)
+        document = await asyncio.to_thread(read_document, response, title, is_page, unread)
+        title = document.title
+        found = judge(title, site.name, document.text, published=document.published, wraps=len(document.links),
+                      is_file=not is_page, min_markers=self.settings.getint("NIANBAO_REPORT_MIN_MARKERS"))
+        facts = {"title": title, "year": found.year, "agency": found.agency, "agency_kind": found.agency_kind,
+                 "year_source": found.year_source}
+        kind = found.kind if document.text is not None else "report" if found.is_report else "page"
+        yield capture(response, kind, judgement=found.why, **facts)
+        if is_page and unread:
             yield FetchFailure(site.id, response.url, unread, "report")
             return
-        if not is_page:
+        if kind != "report":
             return
-        for url, text in attachment_links(response).items():
+        for url, text in document.links.items():
             yield self._request(site, url, self.parse_attachment, kind="attachment", referrer=response.url,
-                                link_text=text, report={"title": title, "year": verdict.year, "agency": verdict.agency,
-                                        "agency_kind": verdict.agency_kind})
+                                link_text=text, report=facts)
 
-    def parse_attachment(self, response: Response) -> Iterator[Any]:
+    async def parse_attachment(self, response: Response) -> AsyncIterator[Any]:
         prior = response.meta.get("nianbao_prior") if "revisit" in response.flags else None
         # A revisit is the body first archived: its name is the one recorded then, whatever the link says now.
         filename = prior.filename if prior else filename_from(response, response.meta.get("link_text", ""))
-        yield capture(response, "attachment", filename=filename, **response.meta["report"])
+        facts = dict(response.meta["report"])
+        text = "" if too_large_to_read(response) else await asyncio.to_thread(file_text, response.body,
+                                                                               content_type(response), filename)
+        found = judge(facts["title"] or filename or "", self.sites[response.meta["site"]].name, text, is_file=True,
+                      min_markers=self.settings.getint("NIANBAO_REPORT_MIN_MARKERS"))
+        if facts.get("year") is None and found.year_source == "document":  # the report's year is in its file
+            facts.update(year=found.year, year_source="document")
+        yield capture(response, "attachment", filename=filename, judgement=found.why, **facts)
 
     # -- what the lists no longer show ------------------------------------------------------
     def recheck_known(self) -> None:
@@ -232,14 +220,11 @@ class AnnualReportsSpider(Spider):
         pending = [c for url, c in self.known.items() if url == c.url and url not in self.asked
                    and c.kind in PARSED_KINDS and c.site in self.sites and url not in self.confirmed]
         for prior in pending:
+            # Straight to the engine, past the spider middlewares: crawler.downloadermiddlewares.scope judges them.
             request = self._request(self.sites[prior.site], prior.url, self.parse_known, kind=prior.kind,
                                     referrer=prior.referrer)
-            if isinstance(request, Request):
+            if request is not None:
                 self.crawler.engine.crawl(request)
-            elif request is not None:  # no item can be sent from here: the run log says it
-                self.logger.warning("not rechecked: %s: %s", request.reason, request.url,
-                                    extra={"event": "failed", "site": request.site, "url": request.url,
-                                           "reason": request.reason})
         if pending:
             raise DontCloseSpider
 
@@ -248,14 +233,11 @@ class AnnualReportsSpider(Spider):
 
     # -- plumbing ---------------------------------------------------------------------------
     def _request(self, site: Site, url: str, callback: Any, kind: str, referrer: str | None = None,
-                 **meta: Any) -> Request | FetchFailure | None:
-        if not self.scopes[site.id].allows(url):
-            return self._out_of_scope(site, url, kind)
+                 **meta: Any) -> Request | None:
+        """A request for the site (scope and budget are the spider middlewares'); None: confirmed moments ago."""
         if kind in PARSED_KINDS and url in self.confirmed:
             self.crawler.stats.inc_value("nianbao/fresh_skipped")  # confirmed moments ago (NIANBAO_RECHECK_AFTER)
             return None
-        if self._over_budget(site):
-            return self._budget_failure(site, url, kind)
         headers = {"Referer": referrer} if referrer else None
         self.asked.add(url)
         return Request(url, callback=callback, errback=self.failed, headers=headers,
@@ -276,24 +258,6 @@ class AnnualReportsSpider(Spider):
             return f"more than {self.max_reports_per_list} report links in the list {root}: the rest not followed " \
                    "(NIANBAO_MAX_REPORTS_PER_LIST)"
         return None
-
-    def _over_budget(self, site: Site) -> bool:
-        """Counts a request for the site; True past NIANBAO_MAX_REQUESTS_PER_SITE (a trap nothing else caught)."""
-        self.requests[site.id] = self.requests.get(site.id, 0) + 1
-        return self.requests[site.id] > self.max_requests
-
-    def _budget_failure(self, site: Site, url: str, kind: str) -> FetchFailure | None:
-        if self.requests[site.id] != self.max_requests + 1:
-            return None  # said once
-        return FetchFailure(site.id, url, f"stopped: {self.max_requests} requests for this site "
-                            "(NIANBAO_MAX_REQUESTS_PER_SITE)", kind)
-
-    def _out_of_scope(self, site: Site, url: str, kind: str) -> FetchFailure | None:
-        """Recorded once per URL: a mirror linked from every list page is one problem, not fifty."""
-        if (site.id, url) in self.refused:
-            return None  # Scrapy drops a None from a callback
-        self.refused.add((site.id, url))
-        return FetchFailure(site.id, url, "out of scope: not a host of this site", kind)
 
     def failed(self, failure: Failure) -> FetchFailure | Capture:
         request = failure.request
@@ -338,15 +302,8 @@ def _requested(request: Request) -> str:
 
 def _facts(prior: CatalogCapture) -> dict[str, Any]:
     """What was known of an archived URL, for a capture made without its list (revisit or gone)."""
-    return {name: getattr(prior, name) for name in ("title", "year", "agency", "agency_kind", "filename")}
-
-
-def page_title(response: TextResponse) -> str | None:
-    for selector in _TITLE_SELECTORS:
-        text = " ".join(t.strip() for t in response.css(selector).getall() if t.strip())
-        if text:
-            return re.sub(r"\s*[-_|].{0,30}(政府|门户|网站)[^-_|]*$", "", text).strip()
-    return None
+    return {name: getattr(prior, name) for name in ("title", "year", "year_source", "agency", "agency_kind", "filename",
+                                                "judgement")}
 
 
 def _is_html(response: TextResponse) -> bool:

@@ -32,7 +32,8 @@ def archive() -> None:
 def archive_list(ctx: Context, site: str | None, year: int | None, kind: str | None, as_json: bool) -> None:
     """Every capture, one a line: time (UTC), kind, site, year, size, URL, title (or file name).
 
-    With --json, every field of every capture (sha256, agency, final URL, run …)."""
+    With --json, every field of every capture (sha256, agency, final URL, run, where the year came from
+    and why it is or is not a report: year_source, judgement …)."""
     _config, catalog, _ = open_archive(ctx, store=False)
     captures = catalog.captures(site=site, year=year, kind=kind)
     if as_json:

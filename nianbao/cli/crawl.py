@@ -16,6 +16,7 @@ from nianbao.config import ConfigError, check_proxy_url, internal_addresses_allo
 from scheduler.locks import SiteLocks
 
 from .common import EXIT_BUSY, EXIT_FAILED, Context, fail, open_archive, parse_setting
+from .runs import busiest_second
 
 
 @click.command()
@@ -87,6 +88,8 @@ def print_summary(catalog: Catalog, run_id: int | None, site_ids: list[str]) -> 
         row = summary.get(site_id, {})
         click.echo(f"{site_id:<24} {row.get('report', 0):>8} {row.get('attachment', 0):>12} "
                    f"{row.get('list', 0):>11} {row.get('errors', 0):>7}")
+    if "busiest_second" in run.stats:
+        click.echo(f"busiest second: {busiest_second(run.stats)}")
     failures = catalog.failures(run=run_id)
     if failures:
         click.echo(f"\n{len(failures)} error(s); first ones:")

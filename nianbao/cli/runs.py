@@ -68,16 +68,38 @@ def runs_show(ctx: Context, run_id: int, as_json: bool) -> None:
     for name in ("requests", "not_modified", "fresh_skipped", "rendered", "reports", "new_reports", "new_versions",
                  "gone", "attachments", "list_pages", "objects_stored", "bytes_stored", "errors"):
         click.echo(f"{name:<16} {stats.get(name, 0)}")
+    if "busiest_second" in stats:  # runs recorded before it was counted have none
+        click.echo(f"{'busiest second':<16} {busiest_second(stats)}")
     for title, key in (("responses", "responses"), ("errors by reason", "errors_by_reason")):
         if stats.get(key):
             click.echo(f"{title}:")
             for name, count in stats[key].items():
                 click.echo(f"  {name:<40} {count:>7}")
+    if by_host := stats.get("busiest_second_by_host"):
+        click.echo("busiest second per host:")
+        for host, count in list(by_host.items())[:_HOSTS_SHOWN]:
+            click.echo(f"  {host:<40} {count:>7}")
+        if len(by_host) > _HOSTS_SHOWN:
+            click.echo(f"  … and {len(by_host) - _HOSTS_SHOWN} more hosts (--json shows every one)")
     if stats.get("sites"):
         click.echo(f"{'site':<24} {'reports':>8} {'attachments':>12} {'list pages':>11} {'errors':>7}")
         for site, counts in sorted(stats["sites"].items()):
             click.echo(f"{site:<24} {counts.get('reports', 0):>8} {counts.get('attachments', 0):>12} "
                        f"{counts.get('list_pages', 0):>11} {counts.get('errors', 0):>7}")
+
+
+#: Hosts listed by ``runs show`` under "busiest second per host", the busiest first.
+_HOSTS_SHOWN = 10
+
+
+def busiest_second(stats: dict[str, Any]) -> str:
+    """The politeness figure in words: the most requests one host got in one second, and which host."""
+    count, by_host = stats.get("busiest_second", 0), stats.get("busiest_second_by_host") or {}
+    if not count:
+        return "no request sent"
+    hosts = [host for host, n in by_host.items() if n == count]
+    where = f" ({hosts[0]}" + (f" and {len(hosts) - 1} more" if len(hosts) > 1 else "") + ")" if hosts else ""
+    return f"{count} request{'s' if count != 1 else ''} to one host{where}"
 
 
 @runs.command("log")

@@ -55,7 +55,7 @@ def _list_page(site: SiteConfig, col: Column, items: list[Entry]) -> str:
               f"$('#{col.unitid}').jpage({{proxyUrl:'{DATAPROXY}',perPage:{PER_PAGE},groupSize:3,"
               f"totalRecord:{len(items)},totalPage:{math.ceil(len(items) / PER_PAGE)},"
               f"ajaxParam:param_{col.unitid},barPosition:'bottom'}});</script>")
-    main = f'<div class="list-title">{col.name}</div>\n<div id="{col.unitid}">{store}</div>\n{script}'
+    main = f'<div class="list-title">{col.name}</div>\n<div id="{col.unitid}">{store}</div>\n{script}{site.list_footer}'
     return document(site, col.name, main)
 
 

@@ -77,7 +77,8 @@ def build(site: SiteConfig, entries: list[Entry], world: World, files: FileFacto
             art_id += 1
         used.add(art_id)
         base = site.columns[e.column].base
-        e.url = site.url(f"{base}{e.published:%Y%m}/{art_id}.shtml" if site.pager == "index_n"
+        e.url = site.url(site.article_path.format(id=art_id) if site.article_path
+                         else f"{base}{e.published:%Y%m}/{art_id}.shtml" if site.pager == "index_n"
                          else f"/html/{e.published:%Y/%m%d}/{art_id}.html")
     for e in entries:
         if e.direct_pdf:

@@ -45,6 +45,7 @@ class SiteConfig:
     header_charset: str | None = None  # charset sent in the HTTP header even when it is wrong (iso-8859-1)
     nav: list[tuple[str, str]] | None = None  # (href, text) nav links instead of one per report column
     list_footer: str = ""  # extra markup under every list page's pager (links to traps)
+    article_path: str | None = None  # html only: where articles live, "/Xxgknb/show/{id}.html" (Anhui)
 
     @property
     def home(self) -> str:

@@ -27,6 +27,7 @@ class _Server(ThreadingHTTPServer):
         super().__init__(address, _Handler)
         self.world = world
         self.requests: list[tuple[str, str]] = []
+        self.times: list[float] = []  # when each of `requests` arrived (time.time()), in the same order
         self.statuses: Counter[int] = Counter()
         self.lock = threading.Lock()
         self.latency, self.bandwidth = latency, bandwidth
@@ -71,6 +72,7 @@ class _Handler(BaseHTTPRequestHandler):
             url = f"http://{self.headers.get('Host', '')}{self.path}"
         with self.server.lock:
             self.server.requests.append((method, url))
+            self.server.times.append(time.time())
         try:
             status, headers, data = self.server.world.resolve(method, url, body, self.headers)
         except Exception:  # a simulator bug must show up in the test, not as a dropped connection
@@ -86,6 +88,7 @@ class _Handler(BaseHTTPRequestHandler):
     def do_CONNECT(self) -> None:
         with self.server.lock:
             self.server.requests.append(("CONNECT", self.path))
+            self.server.times.append(time.time())
         msg = b"simulator: CONNECT (https) is not supported; the simulated world is http:// only\n"
         self.close_connection = True
         self._answer(501, {"Content-Type": "text/plain"}, msg)
@@ -117,6 +120,12 @@ class SimulatorServer:
         with self._server.lock:
             return list(self._server.requests)
 
+    def timed_requests(self) -> list[tuple[float, str, str]]:
+        """(arrival time as time.time(), method, absolute URL) of every request so far, in arrival order."""
+        with self._server.lock:
+            timed = zip(self._server.times, self._server.requests, strict=True)
+            return [(t, method, url) for t, (method, url) in timed]
+
     @property
     def statuses(self) -> Counter[int]:
         """How many answers of each HTTP status were given."""
@@ -125,6 +134,7 @@ class SimulatorServer:
     def clear_requests(self) -> None:
         with self._server.lock:
             self._server.requests.clear()
+            self._server.times.clear()
             self._server.statuses.clear()
 
     def start(self) -> SimulatorServer:

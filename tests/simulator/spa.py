@@ -56,6 +56,29 @@ LIST_JS = """<script>
 
 def build(site: SiteConfig, entries: list[Entry], world: World, files: FileFactory, rng: random.Random) -> None:
     col = site.columns[0]
+    plant_articles(site, entries, world, files, rng)
+    items = sorted(entries, key=lambda e: e.published, reverse=True)
+    pages = max(1, math.ceil(len(items) / site.per_page))
+    for k in range(1, pages + 1):
+        chunk = items[(k - 1) * site.per_page: k * site.per_page]
+        data = {"page": k, "pages": pages, "total": len(items),
+                "items": [{"title": e.title, "text": e.list_text, "url": root_href(site, e.url),
+                           "date": f"{e.published:%Y-%m-%d}"} for e in chunk]}
+        world.add(site.url(f"{API}?page={k}"), json.dumps(data, ensure_ascii=False).encode(),
+                  "application/json; charset=utf-8")
+    main = (f'<div class="list-title">{col.name}</div>\n<ul id="list" class="list"></ul>\n'
+            f'<div id="pager" class="pagination"></div>\n{LIST_JS % {"api": API}}')
+    body, ctype = encode(site, document(site, col.name, main))
+    world.add(col.list_url, body, ctype)  # ?page=k is the same page (the script reads it)
+    world.add(site.url(col.base), body, ctype, listed=False)
+    body, ctype = encode(site, home_page(site))
+    world.add(site.home, body, ctype)
+    world.add(site.url("/index.html"), body, ctype, listed=False)
+
+
+def plant_articles(site: SiteConfig, entries: list[Entry], world: World, files: FileFactory,
+                   rng: random.Random) -> None:
+    """Every entry's page (or PDF) and attachments, planted: what a script-rendered list links to."""
     for e in entries:
         art_id = rng.randint(10_000_000, 99_999_999)
         e.column = 0
@@ -76,20 +99,3 @@ def build(site: SiteConfig, entries: list[Entry], world: World, files: FileFacto
             listed.append((root_href(site, url), att.filename))
         world.plant(site.id, e, world.add(e.url, *encode(site, article(site, e, '<div id="content">', metas=True,
                                                                         listed=listed))))
-    items = sorted(entries, key=lambda e: e.published, reverse=True)
-    pages = max(1, math.ceil(len(items) / site.per_page))
-    for k in range(1, pages + 1):
-        chunk = items[(k - 1) * site.per_page: k * site.per_page]
-        data = {"page": k, "pages": pages, "total": len(items),
-                "items": [{"title": e.title, "text": e.list_text, "url": root_href(site, e.url),
-                           "date": f"{e.published:%Y-%m-%d}"} for e in chunk]}
-        world.add(site.url(f"{API}?page={k}"), json.dumps(data, ensure_ascii=False).encode(),
-                  "application/json; charset=utf-8")
-    main = (f'<div class="list-title">{col.name}</div>\n<ul id="list" class="list"></ul>\n'
-            f'<div id="pager" class="pagination"></div>\n{LIST_JS % {"api": API}}')
-    body, ctype = encode(site, document(site, col.name, main))
-    world.add(col.list_url, body, ctype)  # ?page=k is the same page (the script reads it)
-    world.add(site.url(col.base), body, ctype, listed=False)
-    body, ctype = encode(site, home_page(site))
-    world.add(site.home, body, ctype)
-    world.add(site.url("/index.html"), body, ctype, listed=False)

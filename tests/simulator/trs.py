@@ -75,7 +75,7 @@ def build(site: SiteConfig, entries: list[Entry], world: World, files: FileFacto
             rows = "\n".join(list_item(rel[id(e)], e) for e in items[i * site.per_page: (i + 1) * site.per_page])
             main = (f'<div class="list-title">{col.name}</div>\n<ul class="list">\n{rows}\n</ul>\n'
                     f'<div class="page"><script type="text/javascript">createPageHTML({n}, {i}, "index", "html");'
-                    "</script></div>")
+                    "</script></div>" + site.list_footer)
             body, ctype = encode(site, document(site, col.name, main, head=PAGER_JS))
             world.add(site.url(col.base + ("index.html" if i == 0 else f"index_{i}.html")), body, ctype)
             if i == 0:
