@@ -76,10 +76,14 @@ def _json_lines(*args: str, env: dict[str, str]) -> list[dict]:
 
 def test_a_rerun_the_same_day_asks_only_after_the_lists(scenario):
     world, _env, catalog, *_, rerun = scenario
-    *_, rerun_run, _first = catalog.runs()
+    *_, rerun_run, first = catalog.runs()
     asked = {url for _method, url in rerun}
     assert asked.isdisjoint(r.url for r in world.reports) and asked.isdisjoint(a.url for a in world.attachments)
-    assert rerun_run.stats["fresh_skipped"] == len(world.reports)  # and so their attachments are not reached
+    # Every report, and every page fetched only for the judge to read (kept as kind 'page'), is not asked again;
+    # and so no attachment is reached.
+    judged = {c.url for c in catalog.captures(run=first.id) if c.kind in ("report", "page")}
+    assert {r.url for r in world.reports} <= judged
+    assert rerun_run.stats["fresh_skipped"] == len(judged)
     assert rerun_run.stats["objects_stored"] == 0 and rerun_run.status == "finished"
 
 

@@ -146,6 +146,8 @@ class AnnualReportsSpider(Spider):
         root = response.meta.get("list_root", response.url)
         candidates = 0
         for entry in listing.entries:
+            if entry.url in (response.url, root):  # the menu's link back to the list, named like a report
+                continue
             if judge(entry.title, site.name).worth_fetching:  # recall first: the page or file decides (parse_report)
                 bound = self._report_bound(root, candidates)
                 if bound is not None:
