@@ -430,13 +430,18 @@ def test_the_browser_aborts_what_a_page_script_asks_of_internal_addresses():
     import asyncio
     from types import SimpleNamespace
 
-    from crawler.addons.browser import internal_in_browser
+    from crawler.addons.browser import browser_abort
 
-    def aborted(url: str, proxy: str | None = None) -> bool:
-        return asyncio.run(internal_in_browser(proxy)(SimpleNamespace(url=url)))
+    def aborted(url: str, proxy: str | None = None, kind: str = "document", allow: bool = False) -> bool:
+        return asyncio.run(browser_abort(proxy, allow)(SimpleNamespace(url=url, resource_type=kind)))
 
     for url in ("http://169.254.169.254/latest/meta-data/", "http://0xa9fea9fe/", "http://metadata.google.internal/",
                 "http://127.0.0.1:8080/admin", "http://169.254.169.254.nip.io/"):
         assert aborted(url) and aborted(url, proxy="http://proxy.example:8080"), url
     assert not aborted("http://www.wanzai.gov.cn/col/col1/index.html", proxy="http://proxy.example:8080")
     assert not aborted("data:text/html,<p>x</p>")
+    assert not aborted("http://127.0.0.1:8080/admin", allow=True)  # a lab
+    # What a page loads only to look right is never fetched: one more request to a small server.
+    assert aborted("http://www.wanzai.gov.cn/images/logo.png", kind="image")
+    assert aborted("http://www.wanzai.gov.cn/css/style.css", kind="stylesheet")
+    assert not aborted("http://www.wanzai.gov.cn/api/list.json?page=1", kind="fetch")

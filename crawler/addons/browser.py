@@ -46,16 +46,23 @@ def proxy_option(proxy: str) -> dict[str, str]:
     return option
 
 
-def internal_in_browser(proxy: str | None) -> Callable[[object], Awaitable[bool]]:
-    """PLAYWRIGHT_ABORT_REQUEST: what a page's own scripts ask for never passes Scrapy's safety middleware,
-    so the browser aborts requests for internal addresses itself — named so, or, without a proxy (which
-    would resolve them far away), resolving to one. Chromium resolves again when it connects: a name that
-    changes its answer in between (DNS rebinding) is caught only by the proxy's own rules."""
+#: What a page loads only to look right: nothing the crawl reads, and each one more request to a small server.
+LOOKS = frozenset({"image", "stylesheet", "font", "media"})
+
+
+def browser_abort(proxy: str | None, allow_internal: bool = False) -> Callable[[object], Awaitable[bool]]:
+    """PLAYWRIGHT_ABORT_REQUEST: what a page's own scripts ask for never passes Scrapy's middlewares, so
+    the browser aborts what a page loads only to look right (LOOKS), and requests for internal addresses —
+    named so, or, without a proxy (which would resolve them far away), resolving to one. Chromium resolves
+    again when it connects: a name that changes its answer in between (DNS rebinding) is caught only by
+    the proxy's own rules."""
 
     async def abort(request: object) -> bool:
+        if getattr(request, "resource_type", "") in LOOKS:
+            return True
         host = urlsplit(getattr(request, "url", "")).hostname or ""
-        if not host:
-            return False  # data:, about:blank
+        if not host or allow_internal:
+            return False  # data:, about:blank; a lab
         return refusal(host) is not None or (not proxy and await resolved_refusal(host) is not None)
 
     return abort
@@ -74,6 +81,6 @@ class BrowserAddon:
         if proxy:
             options.setdefault("proxy", proxy_option(proxy))
         settings.set("PLAYWRIGHT_LAUNCH_OPTIONS", options, priority="addon")
-        if not (settings.get("PLAYWRIGHT_ABORT_REQUEST")
-                or internal_addresses_allowed(settings.get("NIANBAO_ALLOW_INTERNAL_ADDRESSES"))):
-            settings.set("PLAYWRIGHT_ABORT_REQUEST", internal_in_browser(proxy), priority="addon")
+        if not settings.get("PLAYWRIGHT_ABORT_REQUEST"):
+            allow = internal_addresses_allowed(settings.get("NIANBAO_ALLOW_INTERNAL_ADDRESSES"))
+            settings.set("PLAYWRIGHT_ABORT_REQUEST", browser_abort(proxy, allow), priority="addon")
