@@ -22,7 +22,12 @@ Where the time goes matters as much as the ratio on a small machine, so:
   creation are not counted, while draining the pipeline's store and catalog threads at the end is;
 * rounds alternate the order (bare, pipeline), (pipeline, bare), … so drift cancels out.
 
-Run from anywhere: ``python bench/pipeline_vs_bare.py [--pages 2000] [--rounds 3] [--json [PATH]]``.
+``--profile DIR`` runs each crawl under cProfile (which slows it: read the profile's shares, not its
+ratio) and writes ``DIR/ROUND-KIND.prof`` for the reactor thread from spider_opened to spider_closed,
+``DIR/ROUND-KIND-THREAD.prof`` for each other thread of the crawl (the store and catalog threads), and
+a ``.txt`` beside each with its top entries by cumulative time (read the rest with ``python -m pstats``).
+
+Run from anywhere: ``python bench/pipeline_vs_bare.py [--pages 2000] [--rounds 3] [--json [PATH]] [--profile DIR]``.
 """
 
 from __future__ import annotations
@@ -53,6 +58,92 @@ CHILD = "_child"  # argv[1] of this script when it runs one crawl (see child_mai
 # =================================================================================================
 # The child side: one crawl in this process, measured from the inside.
 # =================================================================================================
+
+def write_profile(profile: Any, path: Path) -> None:
+    """``path`` (.prof, for pstats and snakeviz) and ``path`` with .txt: the top 40 by cumulative time."""
+    import io
+    import pstats
+
+    profile.dump_stats(path)
+    text = io.StringIO()
+    pstats.Stats(profile, stream=text).sort_stats("cumulative").print_stats(40)
+    path.with_suffix(".txt").write_text(text.getvalue(), encoding="utf-8")
+
+
+def profile_threads(prefix: Path) -> None:
+    """Profile every thread started from now on, each into ``prefix-THREADNAME.prof`` when it ends.
+
+    cProfile sees only the thread it is enabled in; the pipeline stores and commits in its own threads.
+    A thread still running when the process exits is not written (Scrapy's pools end with the crawl).
+    """
+    import cProfile
+    import threading
+
+    run = threading.Thread.run
+
+    def profiled_run(thread: threading.Thread) -> None:
+        profile = cProfile.Profile()
+        profile.enable()
+        try:
+            run(thread)
+        finally:
+            profile.disable()
+            name = re.sub(r"[^A-Za-z0-9_.-]+", "_", thread.name)
+            write_profile(profile, prefix.with_name(f"{prefix.stem}-{name}.prof"))
+
+    threading.Thread.run = profiled_run  # type: ignore[method-assign]
+
+
+class ThreadCPU:
+    """CPU seconds of each thread of this process during the crawl, by thread name (Linux: /proc).
+
+    The store, catalog and document threads end before spider_closed, so every thread is read
+    every 0.2 s (by a thread of its own, which costs nothing measurable) and its last reading kept.
+    """
+
+    def __init__(self) -> None:
+        import threading
+
+        self.start = self._read()
+        self.last: dict[int, tuple[str, float]] = {}
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="bench-threadcpu", daemon=True)
+        self.thread.start()
+
+    @staticmethod
+    def _read() -> dict[int, float]:
+        tick, cpu = os.sysconf("SC_CLK_TCK"), {}
+        for tid in os.listdir("/proc/self/task"):
+            try:
+                fields = Path(f"/proc/self/task/{tid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:  # ended meanwhile
+                continue
+            cpu[int(tid)] = (int(fields[11]) + int(fields[12])) / tick
+        return cpu
+
+    def sample(self) -> None:
+        import threading
+
+        names = {thread.native_id: thread.name for thread in threading.enumerate()}
+        for tid, cpu in self._read().items():
+            name = names.get(tid) or self.last.get(tid, (f"thread {tid}", 0.0))[0]
+            self.last[tid] = (name, cpu - self.start.get(tid, 0.0))
+
+    def _run(self) -> None:
+        while not self.stop.wait(0.2):
+            self.sample()
+
+    def finish(self) -> dict[str, float]:
+        """Stop sampling; the CPU seconds by thread name, pools' numbered threads added up."""
+        self.stop.set()
+        self.thread.join()
+        self.sample()
+        by_name: dict[str, float] = {}
+        for name, cpu in self.last.values():
+            group = re.sub(r"[_-]\d+$", "", name)
+            by_name[group] = round(by_name.get(group, 0.0) + cpu, 2)
+        return dict(sorted(by_name.items(), key=lambda item: -item[1]))
+
 
 def child_main(spec: dict[str, Any]) -> None:
     """Run one crawl described by ``spec`` (built by run_crawl) and let CrawlMeter write the result."""
@@ -92,8 +183,15 @@ def child_main(spec: dict[str, Any]) -> None:
         """
 
         def __init__(self, crawler: Crawler) -> None:
+            import cProfile
+
             self.crawler = crawler
             self.out = Path(crawler.settings["BENCH_RESULT_FILE"])
+            profile = crawler.settings.get("BENCH_PROFILE")
+            self.profile_path = Path(profile) if profile else None
+            self.profile = cProfile.Profile() if profile else None
+            self.threads: ThreadCPU | None = None
+            self.thread_cpu: dict[str, float] = {}
             self.opened = self.closed = 0.0
             self.cpu_opened = self.cpu_closed = 0.0
             self.loop_cpu_opened = self.loop_cpu_closed = 0.0
@@ -112,14 +210,22 @@ def child_main(spec: dict[str, Any]) -> None:
 
         def spider_opened(self) -> None:
             self.opened, self.cpu_opened, self.loop_cpu_opened = time.perf_counter(), self._cpu(), time.thread_time()
+            self.threads = ThreadCPU()
+            if self.profile:
+                self.profile.enable()
 
         def spider_closed(self) -> None:  # signals are sent on the reactor thread: thread_time() is its CPU
             self.closed, self.cpu_closed, self.loop_cpu_closed = time.perf_counter(), self._cpu(), time.thread_time()
+            self.thread_cpu = self.threads.finish() if self.threads else {}
+            if self.profile and self.profile_path:
+                self.profile.disable()
+                write_profile(self.profile, self.profile_path)
 
         def engine_stopped(self) -> None:  # last signal: the pipeline has been closed, stats are final
             stats = self.crawler.stats.get_stats()
             result = {"wall_s": self.closed - self.opened, "cpu_s": self.cpu_closed - self.cpu_opened,
-                      "loop_cpu_s": self.loop_cpu_closed - self.loop_cpu_opened, "stats": stats}
+                      "loop_cpu_s": self.loop_cpu_closed - self.loop_cpu_opened, "thread_cpu_s": self.thread_cpu,
+                      "stats": stats}
             self.out.write_text(json.dumps(result, default=str, indent=1), encoding="utf-8")
 
     # The same settings for both, on top of nianbao's own (user agent, retries, cookies, reactor …).
@@ -131,7 +237,10 @@ def child_main(spec: dict[str, Any]) -> None:
         "ROBOTSTXT_OBEY": True,
         "LOG_LEVEL": "WARNING",
         "BENCH_RESULT_FILE": spec["out"],
+        "BENCH_PROFILE": spec["profile"],
     }
+    if spec["profile"]:
+        profile_threads(Path(spec["profile"]))
     if spec["kind"] == "pipeline":
         from crawler.runner import crawl_settings
         from nianbao.config import Config
@@ -172,6 +281,7 @@ class Crawl:
     loop_cpu_pct: float = 0.0  # reactor thread CPU during the crawl, % of the wall time (100: saturated)
     server_cpu_pct: float = 0.0  # simulator process CPU during the crawl, % of one core
     peak_rss_mb: float = 0.0  # of the crawl process, start-up included
+    thread_cpu_s: dict[str, float] = field(default_factory=dict)  # CPU seconds by thread (pool threads added up)
     process_seconds: float = 0.0  # the whole child process, start-up included
     check: dict[str, Any] = field(default_factory=dict)  # pipeline only: the archive it wrote
 
@@ -217,13 +327,14 @@ class Simulator:
 
 
 def run_crawl(kind: str, round_no: int, sim: Simulator, site: str, start_url: str, concurrency: int,
-              workdir: Path) -> Crawl:
+              workdir: Path, profile_dir: Path | None = None) -> Crawl:
     """One crawl in a child process; reads back what CrawlMeter wrote, adds RSS and server CPU."""
     rundir = workdir / f"{round_no}-{kind}"
     rundir.mkdir()
     out = rundir / "result.json"
     spec = {"kind": kind, "concurrency": concurrency, "out": str(out), "proxy": sim.proxy_url,
-            "registry": str(sim.registry), "site": site, "start_url": start_url, "home": str(rundir / "home")}
+            "registry": str(sim.registry), "site": site, "start_url": start_url, "home": str(rundir / "home"),
+            "profile": str(profile_dir / f"{round_no}-{kind}.prof") if profile_dir else None}
     env = {k: v for k, v in os.environ.items()
            if not k.startswith("NIANBAO_") and k.lower() not in {"http_proxy", "https_proxy", "no_proxy"}}
     if kind == "bare":
@@ -252,6 +363,7 @@ def run_crawl(kind: str, round_no: int, sim: Simulator, site: str, start_url: st
     crawl.cpu_ms_per_page = 1000 * result["cpu_s"] / crawl.pages if crawl.pages else 0.0
     crawl.loop_cpu_pct = 100 * result["loop_cpu_s"] / crawl.seconds if crawl.seconds else 0.0
     crawl.server_cpu_pct = 100 * server_cpu / crawl.seconds if crawl.seconds else 0.0
+    crawl.thread_cpu_s = result.get("thread_cpu_s", {})
     if kind == "pipeline":
         crawl.check = check_archive(rundir / "home", stats, crawl.pages)
     return crawl
@@ -323,6 +435,11 @@ def print_table(report: dict[str, Any], out: Any) -> None:
               f"{c['peak_rss_mb']:>7.0f}MB  {check}",
               file=out)
     print("-" * len(head), file=out)
+    for c in report["crawls"]:
+        if c["thread_cpu_s"]:
+            shares = ", ".join(f"{name} {cpu:.1f}" for name, cpu in c["thread_cpu_s"].items() if cpu >= 0.05)
+            print(f"{c['round']:>5}  {c['kind']:<8} CPU s by thread: {shares}", file=out)
+    print("-" * len(head), file=out)
     for kind in KINDS:
         m = report["medians"][kind]
         print(f"{'median':>5}  {kind:<8} {m['pages']:>6.0f} {m['seconds']:>8.2f} {m['pages_per_s']:>8.1f} "
@@ -345,6 +462,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--json", nargs="?", const="-", metavar="PATH",
                         help="write the figures as JSON to PATH (- or no value: stdout, the table then goes to stderr)")
     parser.add_argument("--keep", action="store_true", help="keep the work directory (logs, archives) and say where")
+    parser.add_argument("--profile", type=Path, metavar="DIR",
+                        help="run each crawl under cProfile and write its profiles into DIR (see above)")
     return parser.parse_args(argv)
 
 
@@ -352,6 +471,9 @@ def main(argv: list[str]) -> int:
     args = parse_args(argv)
     table_out = sys.stderr if args.json == "-" else sys.stdout
     workdir = Path(tempfile.mkdtemp(prefix="nianbao-bench-"))
+    if args.profile:
+        args.profile = args.profile.resolve()
+        args.profile.mkdir(parents=True, exist_ok=True)
     sim = Simulator(args.pages, args.seed, workdir)
     crawls: list[Crawl] = []
     try:
@@ -361,7 +483,8 @@ def main(argv: list[str]) -> int:
         print(f"simulator at {sim.proxy_url}: {sim.summary}", file=table_out, flush=True)
         for round_no in range(1, args.rounds + 1):
             for kind in KINDS if round_no % 2 else reversed(KINDS):
-                crawl = run_crawl(kind, round_no, sim, site.id, site.report_lists[0], args.concurrency, workdir)
+                crawl = run_crawl(kind, round_no, sim, site.id, site.report_lists[0], args.concurrency, workdir,
+                                  args.profile)
                 crawls.append(crawl)
                 print(f"  round {round_no} {kind:<8} {crawl.pages:>5} pages in {crawl.seconds:6.2f} s = "
                       f"{crawl.pages_per_s:7.1f} pages/s", file=table_out, flush=True)

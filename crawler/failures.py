@@ -38,7 +38,8 @@ def list_problem(response: TextResponse, listing: Listing) -> str | None:
         return why
     if listing.platform == "html":
         tags = response.body.count(b"<") - response.body.count(b"</")
-        read = len(response.xpath("//*")) if tags >= 500 else tags
+        # XPath's count() in libxml2, not a Selector per element: the tree the reader parsed, counted in C.
+        read = int(response.selector.root.xpath("count(//*)")) if tags >= 500 else tags
         if read * 3 < tags:  # lxml gives up silently (nesting past its depth limit) and keeps what it had
             return f"list page not parsed: {read} of about {tags} elements read (nested too deep or malformed HTML)"
     if not listing.entries and not listing.pages and "list_root" not in response.meta \

@@ -48,6 +48,9 @@ class Capture:
     body_file: BinaryIO | None = field(default=None, repr=False)
     #: The body's size, where it is not ``len(body)`` (a spooled body, or a revisit not read back).
     size: int | None = None
+    #: Read back from the archive to go on from an interrupted run (crawler.downloadermiddlewares.replay):
+    #: recorded by that run, not again.
+    replayed: bool = False
 
 
 @dataclass

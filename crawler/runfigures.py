@@ -41,7 +41,8 @@ def run_figures(stats: dict[str, Any]) -> dict[str, Any]:
         "requests": stats.get("downloader/request_count", 0),
         "responses": dict(sorted(responses.items())),
         "not_modified": counts.get("not_modified", 0),  # answered 304: the archived body was reused
-        "fresh_skipped": counts.get("fresh_skipped", 0),  # confirmed within NIANBAO_RECHECK_AFTER: not asked
+        "replayed": counts.get("replayed", 0),  # pages read back to go on from an interrupted run: not fetched
+        "fresh_skipped": counts.get("fresh_skipped", 0),  # archived and not due (the check schedule): not asked
         "rendered": totals["rendered"],
         "reports": totals["reports"],
         "new_reports": counts.get("catalog/new/report", 0),
@@ -58,7 +59,7 @@ def run_figures(stats: dict[str, Any]) -> dict[str, Any]:
         "busiest_second": counts.get("busiest_second", 0),
         "busiest_second_by_host": dict(sorted(busiest.items(), key=lambda kv: (-kv[1], kv[0]))),
     }
-    for name in ("stopped", "finish_reason"):
+    for name in ("stopped", "finish_reason", "resumed_runs", "outages"):
         if counts.get(name):
             figures[name] = counts[name]
     return figures

@@ -32,18 +32,39 @@ NIANBAO_MAX_REQUESTS_PER_SITE = 20_000
 NIANBAO_HANWEB_GROUP = 45
 #: Print a line per archived report and attachment (the CLI switches it on).
 NIANBAO_PROGRESS = False
-#: Stop the crawl after this many bodies in a row could not be stored (storage down, disk full).
-NIANBAO_MAX_STORAGE_FAILURES = 20
 #: Captures committed to the catalog together: at most this many, after at most this many seconds.
 NIANBAO_CATALOG_GROUP_SIZE = 64
 NIANBAO_CATALOG_GROUP_DELAY = 0.25
 #: Threads storing bodies in object storage while the crawl goes on.
 NIANBAO_STORE_THREADS = 4
+#: S3 or the catalog away: bodies and rows are spooled to NIANBAO_HOME/spool/ (fsynced, checked) and the crawl goes
+#: on; they are stored and recorded when it answers again. Past this many seconds of one outage the crawl stops
+#: (exit 1) and leaves the spool for the next crawl, which drains it first.
+NIANBAO_OUTAGE_MAX = 1800.0
+#: Seconds before the first try to drain the spool; doubled after each failed try, up to NIANBAO_OUTAGE_RETRY_MAX.
+NIANBAO_OUTAGE_RETRY = 1.0
+NIANBAO_OUTAGE_RETRY_MAX = 30.0
+#: Bodies spooled past this many bytes pause fetching until the spool drains (never more than the disk holds,
+#: less NIANBAO_SPOOL_DISK_MARGIN).
+NIANBAO_SPOOL_MAX_BYTES = 4 * 1024**3
+#: Bytes the spool always leaves free on its disk: a body that would take them is an error naming the spool.
+NIANBAO_SPOOL_DISK_MARGIN = 512 * 1024**2
 #: Ask "changed since?" (If-None-Match / If-Modified-Since) for URLs archived before; a 304 is a revisit.
 NIANBAO_CONDITIONAL_REQUESTS = True
-#: A report or attachment confirmed (fetched, or answered 304) less than this many seconds ago is not asked
-#: about again: a rerun the same day fetches only what is new. Lists are always asked (conditionally).
-NIANBAO_RECHECK_AFTER = 6 * 3600.0
+#: The check schedule of archived reports, attachments and pages (lists are read every crawl): a URL is
+#: asked after again NIANBAO_RECHECK_FIRST seconds after a first or changed capture (late corrections come
+#: in the first weeks), then twice as long after each unchanged check, up to NIANBAO_RECHECK_LONGEST.
+NIANBAO_RECHECK_FIRST = 7 * 24 * 3600.0
+NIANBAO_RECHECK_LONGEST = 365 * 24 * 3600.0
+#: A report first archived long after its county's deadline (31 March of the year after) is past its first
+#: weeks: its first check waits this share of its age instead, if longer (0: NIANBAO_RECHECK_FIRST for all).
+NIANBAO_RECHECK_AGE_FACTOR = 0.25
+#: Ask after an archived URL last checked longer ago than this many seconds even before its check is due
+#: (0: ask after everything now; inf: the schedule alone decides).
+NIANBAO_RECHECK_AFTER = float("inf")
+#: A crawl goes on from its sites' runs interrupted (killed, failed, cancelled) less than this long ago: the
+#: list pages they fetched are read back from the archive, not fetched again.
+NIANBAO_RESUME_WITHIN = 3 * 24 * 3600.0
 #: Seconds between updates of a running run's figures in the catalog (live progress); 0: only at the end.
 NIANBAO_RUN_UPDATE_INTERVAL = 5.0
 #: Lowest level kept in the run's JSON-lines log (NIANBAO_HOME/logs/run-N.jsonl); empty: no run log.
@@ -52,14 +73,23 @@ NIANBAO_RUN_LOG_LEVEL = "INFO"
 # -- scheduler ----------------------------------------------------------------------------
 # Read by `nianbao schedule` (scheduler/service.py): `-s NAME=VALUE` first, then the environment variable.
 #: Cron expressions for every site, separated by ';' (5 fields, or 6 with seconds first; H = from the site id).
-#: None: the spring plan, weekly in February–April and once in the first week of every other month.
+#: None: the spring plan, every site on Mondays 02:00 in February–April and on the first Monday of every other
+#: month, so that they are crawled together in one round (scheduler/plan.py says why).
 NIANBAO_SCHEDULE = None
 #: Time zone the expressions are read in.
 NIANBAO_SCHEDULE_TIMEZONE = "Asia/Shanghai"
-#: At most this many seconds added at random to each scheduled start.
+#: At most this many seconds added at random to each site's time (the round gathers them again).
 NIANBAO_SCHEDULE_JITTER = 600
-#: Crawls running at once (each is a process; the machine has 2 cores).
+#: Crawls running at once: each is one process (one Scrapy reactor on one core) over many sites; 2 cores here.
 NIANBAO_SCHEDULE_MAX_CRAWLS = 2
+#: Due sites are gathered into rounds: a round starts once no site came due for this many seconds …
+NIANBAO_ROUND_GATHER = 30
+#: … or this many seconds after its first site came due (longer than NIANBAO_SCHEDULE_JITTER, so the starts one
+#: plan time is jittered into land in one round).
+NIANBAO_ROUND_GATHER_MAX = 900
+#: At most this many sites in one crawl process (a round of more is split over more crawls): a crawl loads
+#: every known URL of its sites, ~0.1 MB a site (bench/scale.py measures it); 2 × 1,500 covers the registry.
+NIANBAO_ROUND_SITES = 1500
 #: A run missed while the service was down still runs (once) if the service is back within this many seconds.
 NIANBAO_SCHEDULE_MISFIRE_GRACE = 7 * 24 * 3600
 #: Seconds between the service's heartbeats (NIANBAO_HOME/scheduler.json; pause/resume by others seen).
@@ -74,8 +104,16 @@ ROBOTSTXT_OBEY = True
 #: each host gets one connection and at most one request a second (Heritrix waits 3 s). Per host, as the
 #: download slots are; a registry entry's `delay:` and `concurrency:` change it for that site's hosts
 #: (crawler.downloadermiddlewares.politeness). The run's figures show the busiest second per host.
-CONCURRENT_REQUESTS = 64
 CONCURRENT_REQUESTS_PER_DOMAIN = 1
+#: A crawl is a broad crawl (Scrapy's "Broad Crawls"): up to NIANBAO_ROUND_SITES sites, a host or more each.
+#: Requests leave the scheduler for the host with the fewest in the downloader, so requests of a host waiting
+#: out its delay never fill CONCURRENT_REQUESTS while other hosts idle (needs CONCURRENT_REQUESTS_PER_IP = 0).
+SCHEDULER_PRIORITY_QUEUE = "scrapy.pqueues.DownloaderAwarePriorityQueue"
+#: Requests in the downloader at once, all hosts together (in transfer, or waiting out their host's delay):
+#: enough for every host of a crawl to have its next request ready, so each can go at its polite rate.
+CONCURRENT_REQUESTS = 2048
+#: Threads for DNS lookups (and other blocking calls): a round meets hundreds of host names at its start.
+REACTOR_THREADPOOL_MAXSIZE = 20
 DOWNLOAD_DELAY = 1.0
 #: Scrapy varies each delay by ±50% by default, which would send two requests half a second apart.
 DOWNLOAD_DELAY_JITTER = 0.0
@@ -126,6 +164,8 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.downloadermiddlewares.scope.ScopeMiddleware": 50,
     # A site's own delay and concurrency for each host it meets, before its slot is made and its robots.txt asked.
     "crawler.downloadermiddlewares.politeness.PolitenessMiddleware": 60,
+    # Then a list page an interrupted run already fetched is read back from the archive: no robots.txt, no request.
+    "crawler.downloadermiddlewares.replay.ReplayMiddleware": 70,
     # Answers pass it before RetryMiddleware (550), so a retry waits as long as the host asked.
     "crawler.downloadermiddlewares.retryafter.RetryAfterMiddleware": 560,
     # Sees a redirect before RedirectMiddleware (600) follows it: a loop is a failure, not a dropped duplicate.
@@ -144,6 +184,8 @@ SPIDER_MIDDLEWARES = {
     "crawler.spidermiddlewares.budget.BudgetMiddleware": 910,
 }
 EXTENSIONS = {
+    # First: the others find the run and the archive here (crawler.extensions.archive).
+    "crawler.extensions.archive.Archive": 100,
     "scrapy.extensions.throttle.AutoThrottle": None,
     "crawler.extensions.throttle.AutoThrottle": 0,  # the same, learning from 304s too
     "crawler.extensions.progress.Progress": 500,

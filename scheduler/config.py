@@ -16,7 +16,8 @@ from nianbao.config import ConfigError
 from .plan import Plan
 
 NAMES = ("NIANBAO_SCHEDULE", "NIANBAO_SCHEDULE_TIMEZONE", "NIANBAO_SCHEDULE_JITTER", "NIANBAO_SCHEDULE_MAX_CRAWLS",
-         "NIANBAO_SCHEDULE_MISFIRE_GRACE", "NIANBAO_SCHEDULE_HEARTBEAT", "NIANBAO_SHUTDOWN_GRACE")
+         "NIANBAO_SCHEDULE_MISFIRE_GRACE", "NIANBAO_SCHEDULE_HEARTBEAT", "NIANBAO_SHUTDOWN_GRACE",
+         "NIANBAO_ROUND_GATHER", "NIANBAO_ROUND_GATHER_MAX", "NIANBAO_ROUND_SITES")
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,10 @@ class ScheduleSettings:
     misfire_grace: int
     heartbeat: float
     shutdown_grace: float
+    #: Rounds (scheduler.rounds): quiet seconds, longest wait, and sites per crawl process.
+    gather: float
+    gather_max: float
+    round_sites: int
 
 
 def load_settings(overrides: Mapping[str, str] | None = None,
@@ -49,4 +54,7 @@ def load_settings(overrides: Mapping[str, str] | None = None,
     return ScheduleSettings(plan=plan, max_crawls=int(number("NIANBAO_SCHEDULE_MAX_CRAWLS", int, 1)),
                             misfire_grace=int(number("NIANBAO_SCHEDULE_MISFIRE_GRACE", int, 1)),
                             heartbeat=number("NIANBAO_SCHEDULE_HEARTBEAT", float, 0.1),
-                            shutdown_grace=number("NIANBAO_SHUTDOWN_GRACE", float, 0))
+                            shutdown_grace=number("NIANBAO_SHUTDOWN_GRACE", float, 0),
+                            gather=number("NIANBAO_ROUND_GATHER", float, 0),
+                            gather_max=number("NIANBAO_ROUND_GATHER_MAX", float, 0),
+                            round_sites=int(number("NIANBAO_ROUND_SITES", int, 1)))

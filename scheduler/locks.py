@@ -36,6 +36,30 @@ class SiteLocks:
             self.held[site_id] = fd
         return busy
 
+    def holders(self, site_ids: list[str]) -> dict[str, str]:
+        """The sites another process is crawling, with who: each lock tried and let go at once, nothing written.
+
+        For the scheduler, which starts no crawl for a site that is busy anyway; the crawl's own
+        acquire() stays what decides (a crawl trying in the same microsecond leaves the site, as if busy).
+        """
+        if not self.directory.is_dir():
+            return {}
+        busy = {}
+        for site_id in site_ids:
+            try:
+                fd = os.open(self.directory / f"{site_id}.lock", os.O_RDONLY)
+            except FileNotFoundError:
+                continue  # never crawled here: nobody holds it
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(fd, fcntl.LOCK_UN)
+            except BlockingIOError:
+                holder = os.pread(fd, 64, 0).decode(errors="replace").strip()
+                busy[site_id] = f"pid {holder}" if holder else "another process"
+            finally:
+                os.close(fd)
+        return busy
+
     def release(self) -> None:
         for fd in self.held.values():
             os.close(fd)

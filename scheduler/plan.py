@@ -2,10 +2,21 @@
 
 Reports fall due by 31 January (departments) and 31 March (the county government), and many
 appear late or are replaced, so by default every site is crawled once a week from February to
-April and once in the first week of every other month. 2,850 sites must not start at once: each
-site's weekday, hour, minute and second come from a hash of its id (Jenkins' ``H``), so a site
-keeps its slot from one start of the service, one process and one year to the next, and the
-trigger's jitter adds a random delay on top.
+April and once in the first week of every other month.
+
+By default every site shares one time, Monday 02:00 (Beijing): the service crawls in rounds
+(scheduler.rounds), and a round is cheap only when it has many sites — one crawl process keeps a
+core busy over hundreds of hosts, each still at its polite one request a second, while a process
+for a site or three spends its time waiting (3.9 requests/s against 26.6; a national round would
+take ~107 h instead of a few). Spread over the week (each site's weekday, hour, minute and second
+hashed from its id, as before), sites come due ~17 an hour, and rounds would be that small. On
+the shared time, NIANBAO_SCHEDULE_JITTER (600 s) still staggers the moments the sites come due,
+and the dispatcher's gathering (NIANBAO_ROUND_GATHER_MAX, 900 s, longer than the jitter) puts them
+back into one round: a spring week is one round of all 2,850 sites, in two crawls of ≤ 1,500
+(NIANBAO_ROUND_SITES), one per core, done within hours. Night in China: the portals' own visitors
+are few. Those who want the spread (several machines, a proxy that must see an even load) say so
+with ``H``: ``NIANBAO_SCHEDULE="H H H * 2-4 H; H H H 1-7 1,5-12 H"`` was the default before rounds;
+a site id keeps its ``H`` slot from one start of the service, one process and one year to the next.
 
 Expressions are crontab lines: 5 fields (minute hour day month weekday) or 6, seconds first.
 Weekdays are numbered as in cron (0 or 7 = Sunday) or named (sun … sat). Unlike Vixie cron, a
@@ -28,8 +39,9 @@ from apscheduler.triggers.cron import CronTrigger
 
 from nianbao.config import ConfigError
 
-#: Weekly in February–April, plus once in the first week of each later month (seconds field first).
-DEFAULT_PLAN = ("H H H * 2-4 H", "H H H 1-7 1,5-12 H")
+#: Mondays at 02:00 in February–April, plus the first Monday of each later month (seconds field first):
+#: every site at the same time, so that they are crawled in one round (see above).
+DEFAULT_PLAN = ("0 0 2 * 2-4 1", "0 0 2 1-7 1,5-12 1")
 #: Cron times are read in this zone by default: the portals' own (deadlines are Beijing dates).
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 

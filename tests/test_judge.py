@@ -78,6 +78,32 @@ def test_the_official_template_and_word_files_carry_the_markers():
     assert judge("附件", text=file_text(ole), is_file=True).markers >= 6
 
 
+def test_a_word_file_reads_as_python_docx_reads_it_merged_cells_and_all():
+    """doctext walks the XML itself (python-docx's row.cells is slow); the text must be python-docx's."""
+    from docx.oxml import parse_xml
+
+    document = docx.Document()
+    document.add_paragraph("2023年政府信息公开工作年度报告")
+    w = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
+    document.element.body.append(parse_xml(  # runs with tabs and breaks, a hyperlink, a page break (no text)
+        f'<w:p {w}><w:r><w:t>一、</w:t><w:tab/><w:t>总体情况</w:t><w:br/><w:noBreakHyphen/></w:r>'
+        f'<w:hyperlink><w:r><w:t>链接</w:t><w:br w:type="page"/></w:r></w:hyperlink></w:p>'))
+    table = document.add_table(rows=5, cols=4)
+    for row, cells in enumerate(table.rows):
+        for col, cell in enumerate(cells.cells):
+            cell.text = f"格{row}{col}" + ("\n第二段" if (row + col) % 3 == 0 else "")
+    table.cell(0, 0).merge(table.cell(0, 2))  # across
+    table.cell(1, 1).merge(table.cell(3, 1))  # down: the rows below continue it
+    table.cell(2, 2).merge(table.cell(4, 3))  # both
+    out = io.BytesIO()
+    document.save(out)
+    read = docx.Document(io.BytesIO(out.getvalue()))
+    expected = "\n".join([p.text for p in read.paragraphs]
+                         + [c.text for t in read.tables for r in t.rows for c in r.cells])
+    assert "\t总体情况\n-链接" in expected and expected.count("格11") == 3
+    assert file_text(out.getvalue()) == expected
+
+
 def test_a_page_without_the_template_is_not_a_report_and_says_why():
     body = texts.short_article("万载县", random.Random(1))
     found = judge("河包镇政府信息公开工作年度报告", text=page_text(f"<html><body>{body}</body></html>"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -11,14 +12,16 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import inspect
+from sqlalchemy.exc import OperationalError
 
-from archive.catalog import Catalog
+from archive.catalog import Catalog, CatalogError
 from archive.runlogs import log_path
 from archive.storage.local import LocalStore
 from scheduler.locks import SiteLocks
 from tests.conftest import FAST, ROOT, run_nianbao
 from tests.simulator.server import SimulatorServer
 from tests.simulator.world import build_world
+from tests.support import nianbao_env
 
 
 @pytest.fixture(scope="module")
@@ -34,6 +37,26 @@ def setup(world, home_env, tmp_path):
         yield home_env, ["--sites", str(registry), "--proxy", server.proxy_url, *FAST]
 
 
+@pytest.fixture(scope="module")
+def first_crawl(world, tmp_path_factory) -> Path:
+    """One crawl of the world into a fresh home, made once: the tests that start from a first crawl copy it."""
+    tmp = tmp_path_factory.mktemp("first-crawl")
+    registry = tmp / "sites.yaml"
+    registry.write_text(world.registry_yaml(), "utf-8")
+    with SimulatorServer(world) as server:
+        run_nianbao("crawl", "--sites", str(registry), "--proxy", server.proxy_url, *FAST,
+                    env=nianbao_env(tmp / "home"))
+    return tmp / "home"
+
+
+@pytest.fixture
+def crawled(first_crawl, setup):
+    """``setup`` whose home already holds the first crawl (a copy of it: each test may change its own)."""
+    env, crawl_args = setup
+    shutil.copytree(first_crawl, env["NIANBAO_HOME"])
+    return env, crawl_args
+
+
 def _json_lines(result: subprocess.CompletedProcess[bytes]) -> list[dict]:
     return [json.loads(line) for line in result.stdout.decode().splitlines()]
 
@@ -42,9 +65,8 @@ def _catalog(env: dict[str, str]) -> Catalog:
     return Catalog(f"sqlite:///{env['NIANBAO_HOME']}/catalog.sqlite3", create=False)
 
 
-def test_a_run_has_figures_that_match_the_archive(world, setup):
-    env, crawl_args = setup
-    run_nianbao("crawl", *crawl_args, env=env)
+def test_a_run_has_figures_that_match_the_archive(world, crawled):
+    env, _crawl_args = crawled
     [run] = _json_lines(run_nianbao("runs", "list", "--json", env=env))
     assert (run["status"], run["trigger"], run["sites"]) == ("finished", "manual", [world.sites[0].id])
     assert run["pid"] and run["host"] and run["finished_at"] >= run["started_at"]
@@ -62,9 +84,8 @@ def test_a_run_has_figures_that_match_the_archive(world, setup):
     assert f"reports          {len(world.reports)}" in shown and "finished" in shown
 
 
-def test_the_run_log_names_every_archived_body_and_outlives_the_machine(world, setup):
-    env, crawl_args = setup
-    run_nianbao("crawl", *crawl_args, env=env)
+def test_the_run_log_names_every_archived_body_and_outlives_the_machine(world, crawled):
+    env, _crawl_args = crawled
     [run] = _catalog(env).runs()
     lines = _json_lines(run_nianbao("runs", "log", str(run.id), "--json", env=env))
     assert lines[0]["event"] == "started" and lines[-1]["event"] == "ended"
@@ -84,10 +105,9 @@ def test_the_run_log_names_every_archived_body_and_outlives_the_machine(world, s
     assert world.reports[0].url in text and "started" not in text
 
 
-def test_a_recrawl_counts_only_what_changed(world, setup):
-    env, crawl_args = setup
+def test_a_recrawl_counts_only_what_changed(world, crawled):
+    env, crawl_args = crawled
     later = ["-s", "NIANBAO_RECHECK_AFTER=0"]  # as the next scheduled crawl, days later, would: ask after everything
-    run_nianbao("crawl", *crawl_args, env=env)
     run_nianbao("crawl", *crawl_args, *later, env=env)
     revised = [world.reports[0], world.reports[-1]]
     originals = {r.url: world.revise(r.url) for r in revised}
@@ -104,8 +124,8 @@ def test_a_recrawl_counts_only_what_changed(world, setup):
     assert changed == set(originals)
 
 
-def test_a_site_being_crawled_is_left_to_that_crawl(world, setup):
-    env, crawl_args = setup
+def test_a_site_being_crawled_is_left_to_that_crawl(world, crawled):
+    env, crawl_args = crawled
     locks = SiteLocks(Path(env["NIANBAO_HOME"]))
     assert locks.acquire([world.sites[0].id]) == {}
     try:
@@ -126,10 +146,12 @@ def test_following_a_live_run_shows_progress_and_ends_with_it(world, setup):
         deadline, run, live = time.monotonic() + 60, None, None
         while time.monotonic() < deadline and live is None:
             time.sleep(0.2)
-            if Path(env["NIANBAO_HOME"], "catalog.sqlite3").exists() and (runs := _catalog(env).runs()):
-                run = runs[0]
-                if run.status == "running" and run.stats.get("reports"):
-                    live = run.stats["reports"]
+            try:
+                runs = _catalog(env).runs()
+            except (CatalogError, OperationalError):  # not there yet, or not all its tables: the crawl is starting
+                continue
+            if runs and runs[0].status == "running" and runs[0].stats.get("reports"):
+                run, live = runs[0], runs[0].stats["reports"]
         assert live and live < len(world.reports), "figures of the running run were not updated as it went"
         followed = _json_lines(run_nianbao("runs", "log", str(run.id), "--follow", "--json", env=env, timeout=120))
         assert crawl.wait(60) == 0

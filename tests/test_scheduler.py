@@ -26,6 +26,7 @@ from nianbao.config import ConfigError
 from scheduler.config import load_settings
 from scheduler.jobs import open_jobs, sync
 from scheduler.plan import Plan, PlanError, cron_trigger
+from scheduler.rounds import split
 from scheduler.status import status
 from tests.conftest import ROOT, run_nianbao
 from tests.simulator.server import SimulatorServer
@@ -64,11 +65,25 @@ def test_default_plan_is_weekly_in_spring_then_monthly_in_the_first_week():
     assert len({(t.weekday(), t.hour, t.minute, t.second) for t in times}) == 1  # the site's own slot
 
 
-def test_the_national_registry_is_spread_over_the_week():
+def test_the_national_registry_comes_due_together_for_one_round():
+    """The default plan: one time for every site, the jitter inside the round's gathering (scheduler/plan.py)."""
     sites = load_registry().sites
     assert len(sites) == 2850
     start = datetime(2027, 2, 1, tzinfo=SHANGHAI)
-    plan = Plan()
+    defaults = load_settings(env={})
+    plan = Plan(jitter=defaults.plan.jitter)
+    firsts = [plan.trigger(site.id).get_next_fire_time(None, start) for site in sites]
+    monday = datetime(2027, 2, 1, 2, tzinfo=SHANGHAI)
+    assert all(monday <= t <= monday + timedelta(seconds=defaults.plan.jitter) for t in firsts)
+    assert defaults.plan.jitter < defaults.gather_max  # so the jittered starts land in one round …
+    assert len(split([s.id for s in sites], defaults.max_crawls, defaults.round_sites)) == defaults.max_crawls
+    assert sum(map(len, split([s.id for s in sites], defaults.max_crawls, defaults.round_sites))) == len(sites)
+
+
+def test_h_still_spreads_sites_over_the_week_for_those_who_want_it():
+    sites = load_registry().sites
+    start = datetime(2027, 2, 1, tzinfo=SHANGHAI)
+    plan = Plan(("H H H * 2-4 H", "H H H 1-7 1,5-12 H"))  # the default before rounds
     firsts = [plan.trigger(site.id).get_next_fire_time(None, start) for site in sites]
     per_minute = Counter((t.weekday(), t.hour, t.minute) for t in firsts)
     per_hour = Counter((t.weekday(), t.hour) for t in firsts)
@@ -144,7 +159,13 @@ def test_bad_expressions_are_named(expression, message):
 
 
 def test_settings_come_from_defaults_then_environment_then_flags():
-    assert load_settings(env={}).max_crawls == 2 and load_settings(env={}).plan.jitter == 600
+    defaults = load_settings(env={})
+    assert defaults.max_crawls == 2 and defaults.plan.jitter == 600
+    assert (defaults.gather, defaults.gather_max, defaults.round_sites) == (30, 900, 1500)
+    assert load_settings({"NIANBAO_ROUND_SITES": "40"}, env={"NIANBAO_ROUND_GATHER": "5"}).round_sites == 40
+    assert load_settings(env={"NIANBAO_ROUND_GATHER": "5"}).gather == 5
+    with pytest.raises(ConfigError, match="NIANBAO_ROUND_SITES='0'"):
+        load_settings({"NIANBAO_ROUND_SITES": "0"}, env={})
     env = {"NIANBAO_SCHEDULE_MAX_CRAWLS": "3", "NIANBAO_SCHEDULE": "*/5 * * * *"}
     settings = load_settings({"NIANBAO_SCHEDULE_MAX_CRAWLS": "4"}, env=env)
     assert settings.max_crawls == 4 and settings.plan.expressions == ("*/5 * * * *",)
@@ -230,7 +251,7 @@ def service_env(home_env, simulator, tmp_path):
     registry.write_text(simulator.world.registry_yaml(), "utf-8")
     return {**home_env, "NIANBAO_PROXY": simulator.proxy_url, "NIANBAO_SCHEDULE_JITTER": "0",
             "NIANBAO_SCHEDULE_TIMEZONE": "UTC", "NIANBAO_SCHEDULE_HEARTBEAT": "1", "NIANBAO_SHUTDOWN_GRACE": "30",
-            "SITES": str(registry)}
+            "NIANBAO_ROUND_GATHER": "0.5", "SITES": str(registry)}
 
 
 class Service:
@@ -311,7 +332,7 @@ def test_service_runs_pauses_survives_a_crash_and_stops_cleanly(service_env, sim
         time.sleep(2)  # a start decided just before the pause shows up by now (heartbeat: 1 s)
 
         def idle() -> bool:
-            crawling = {c["site"] for c in status(service.home)["crawls"]}
+            crawling = {site for c in status(service.home)["crawls"] for site in c["sites"]}
             return "fast" not in crawling and all(r.status != "running" for r in runs(env, "fast"))
 
         wait_for(idle, "fast to be idle", 30, service)
@@ -339,7 +360,8 @@ def test_service_runs_pauses_survives_a_crash_and_stops_cleanly(service_env, sim
         assert all(end <= following for (_, end), (following, _) in zip(spans, spans[1:], strict=False)), spans
     state = status(Path(env["NIANBAO_HOME"]))
     assert state["state"] == "stopped" and not state["alive"] and state["crawls"] == []
-    assert (Path(env["NIANBAO_HOME"]) / "logs" / "schedule" / "slow.log").read_text().count("scheduled crawl") >= 2
+    index = (Path(env["NIANBAO_HOME"]) / "logs" / "schedule" / "sites" / "slow.log").read_text().splitlines()
+    assert len(index) >= 2 and all(Path(line.rpartition(": ")[2]).is_file() for line in index)  # its crawls' logs
 
 
 def test_runs_missed_while_the_service_was_down_run_once(service_env):
@@ -360,7 +382,8 @@ def test_runs_missed_while_the_service_was_down_run_once(service_env):
                  service)
         time.sleep(3)  # a second catch-up would start right after the first
         assert sorted(r.sites[0] for r in runs(env)) == ["fast", "slow"]
-        assert status(service.home)["crawls"] == []
+        wait_for(lambda: status(service.home)["crawls"] == [], "the crawls to exit", 30, service)
+        assert len(runs(env)) == 2  # and no second catch-up
         rows = show(env)  # the next time is next year's: the jobs were not replaced, only run
         assert all(datetime.fromisoformat(row["next_run"][:-1]).year == moments[0].year + 1 for row in rows.values())
         assert service.stop() == 0

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import os
+from pathlib import Path
 
 import pytest
 
 from archive.storage import IntegrityError, StorageError, object_key, open_store
+from archive.storage.blob import Blob
 from archive.storage.local import LocalStore
 from archive.storage.s3 import PART_SIZE, S3Store
 from nianbao.config import Config, ConfigError, check_proxy_url
@@ -72,6 +75,51 @@ def test_full_disk_leaves_no_partial_object(tmp_path, monkeypatch):
         store.put(b"a report body")
     leftovers = [p for p in (tmp_path / "objects").rglob("*") if p.is_file()]
     assert leftovers == []
+
+
+def test_flush_fsyncs_every_directory_given_an_entry_and_retries_them_after_a_failure(tmp_path, monkeypatch):
+    store = LocalStore(tmp_path / "objects")
+    digests = [store.put(f"report {n}".encode()) for n in range(5)]
+    real_fsync, synced, failing = os.fsync, [], []
+
+    def fsync(fd):
+        path = Path(os.readlink(f"/proc/self/fd/{fd}"))
+        if failing and path.is_dir():
+            raise OSError(5, "Input/output error")
+        synced.append(path)
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    root = tmp_path / "objects"
+    expected = {root, root / "sha256"} | {(root / object_key(d)).parent for d in digests} \
+        | {(root / object_key(d)).parent.parent for d in digests}
+    failing.append(True)
+    with pytest.raises(StorageError, match="cannot make .* durable: Input/output error"):
+        store.flush()
+    failing.clear()
+    store.flush()  # what the failed flush could not make durable, this one does
+    assert set(synced) == expected and len(synced) == len(expected)
+    synced.clear()
+    store.flush()
+    assert synced == []  # nothing new since
+
+
+def test_a_blob_is_read_once_for_its_s3_parts(tmp_path):
+    class CountingFile(io.BytesIO):
+        reads = 0
+
+        def read(self, size=-1):
+            self.reads += 1
+            return super().read(size)
+
+    body = os.urandom(3 * 1024 + 7)
+    file = CountingFile(body)
+    blob = Blob(file)
+    before = file.reads
+    parts = blob.part_md5s(1024)
+    assert parts == tuple(hashlib.md5(body[i:i + 1024]).digest() for i in range(0, len(body), 1024))
+    assert blob.part_md5s(1024) is parts and file.reads - before == 5  # 4 parts and the end, once
+    assert blob.part_md5s(2048) == tuple(hashlib.md5(body[i:i + 2048]).digest() for i in range(0, len(body), 2048))
 
 
 def test_wrong_credentials_and_unreachable_server_are_clear(s3_env):

@@ -25,6 +25,7 @@ class Blob:
             digest.update(chunk)
             size += len(chunk)
         self.sha256, self.size = digest.hexdigest(), size
+        self._part_md5s: dict[int, tuple[bytes, ...]] = {}
 
     def chunks(self, size: int = CHUNK) -> Iterator[bytes]:
         if self._data is not None:
@@ -42,6 +43,13 @@ class Blob:
             return io.BytesIO(self._data)
         self._file.seek(0)
         return self._file
+
+    def part_md5s(self, part_size: int) -> tuple[bytes, ...]:
+        """The MD5 of each ``part_size`` part (S3's ETag is made of them), read once per part size:
+        a put checks the ETag up to three times, and a 200 MB body is not read three more times for it."""
+        if part_size not in self._part_md5s:
+            self._part_md5s[part_size] = tuple(hashlib.md5(chunk).digest() for chunk in self.chunks(part_size))
+        return self._part_md5s[part_size]
 
     def matches(self, stored: BinaryIO) -> bool:
         """Whether ``stored`` holds exactly these bytes, compared chunk by chunk."""

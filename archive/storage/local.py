@@ -4,11 +4,42 @@ from __future__ import annotations
 
 import os
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from .base import IntegrityError, MissingObject, ObjectStore, StorageError, object_key
 from .blob import Blob
+
+#: Directories fsynced at once by flush(). One at a time, each fsync waits for its own journal commit
+#: while the store threads keep writing (8 ms each on the benchmark's ext4, ~2 per new object); fsyncs
+#: waiting together share one commit. They wait on the disk, not on the GIL.
+SYNC_THREADS = 16
+_sync_pool: ThreadPoolExecutor | None = None
+_sync_pool_lock = threading.Lock()
+
+
+def _fsync_directory(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_directories(directories: list[Path]) -> None:
+    """fsync each of ``directories``, together; the first error is raised once all have been tried."""
+    global _sync_pool
+    if len(directories) == 1:
+        _fsync_directory(directories[0])
+        return
+    with _sync_pool_lock:  # one pool per process, however many stores: idle threads are not multiplied
+        if _sync_pool is None:
+            _sync_pool = ThreadPoolExecutor(SYNC_THREADS, "nianbao-fsync")
+    futures = [_sync_pool.submit(_fsync_directory, directory) for directory in directories]
+    errors = [exc for future in futures if (exc := future.exception()) is not None]
+    if errors:
+        raise errors[0]
 
 
 class LocalStore(ObjectStore):
@@ -92,14 +123,13 @@ class LocalStore(ObjectStore):
         """fsync the directories that got new entries: a renamed file survives power loss only then."""
         with self._lock:
             directories, self._unsynced = self._unsynced, set()
+        if not directories:
+            return
         try:
-            for directory in directories:
-                fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-                try:
-                    os.fsync(fd)
-                finally:
-                    os.close(fd)
+            _fsync_directories(sorted(directories))
         except OSError as exc:
+            with self._lock:  # not known durable: the next flush tries them again
+                self._unsynced |= directories
             raise StorageError(f"cannot make {self.location} durable: {exc.strerror or exc}") from exc
 
     def _verify(self, key: str, blob: Blob) -> None:

@@ -27,9 +27,9 @@ from scrapy.responsetypes import responsetypes
 
 from archive import headers
 from archive.catalog import PARSED_KINDS, Capture
-from archive.storage import StorageError, open_store
+from archive.storage import StorageError
+from crawler.extensions.archive import Archive
 from crawler.items import text_headers
-from nianbao.config import from_settings
 
 logger = logging.getLogger(__name__)
 
@@ -48,20 +48,19 @@ def unconditional(request: Request, **meta: object) -> Request:
 
 
 class RevisitMiddleware:
-    def __init__(self, crawler: Crawler) -> None:
-        config = from_settings(crawler.settings)
-        self.store = open_store(config)
-        self.crawler = crawler
+    def __init__(self, crawler: Crawler, archive: Archive) -> None:
+        self.crawler, self.archive = crawler, archive
         self.in_memory = crawler.settings.getint("NIANBAO_MAX_BODY_IN_MEMORY")
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RevisitMiddleware:
-        if not crawler.settings.getbool("NIANBAO_CONDITIONAL_REQUESTS"):
+        archive = crawler.get_extension(Archive)
+        if archive is None or not crawler.settings.getbool("NIANBAO_CONDITIONAL_REQUESTS"):
             raise NotConfigured
-        return cls(crawler)
+        return cls(crawler, archive)
 
     def process_request(self, request: Request) -> None:
-        prior = getattr(self.crawler.spider, "known", {}).get(request.url)  # the spider read them from the catalog
+        prior = self.archive.known.get(request.url)
         if (prior is None or request.method != "GET" or request.meta.get("kind") not in PARSED_KINDS
                 or request.meta.get("playwright") or request.meta.get("refetch")):
             return
@@ -76,15 +75,23 @@ class RevisitMiddleware:
         if response.status != 304 or prior is None:
             return response
         try:  # a body too large to hold is not read back: nothing reads it, and it is not stored again
-            body = b"" if prior.size > self.in_memory else await asyncio.to_thread(self.store.get, prior.sha256)
+            body = b"" if prior.size > self.in_memory else await asyncio.to_thread(self.archive.store.get, prior.sha256)
         except StorageError as exc:  # unchanged, but our copy is unreadable: fetch it whole (and so repair it)
             logger.warning("%s: archived copy unreadable (%s); fetching it again", request.url, exc)
             return unconditional(request).replace(dont_filter=True)
         fresh = [(name, value) for name, value in headers.pairs(text_headers(response.headers))
                  if name.lower() not in _TRANSFER]
-        received = Headers(headers.as_bytes(headers.freshen(prior.headers, fresh)))
-        cls = responsetypes.from_args(headers=received, url=request.url, body=body)
         request.meta["nianbao_revisit"] = prior.sha256
         self.crawler.stats.inc_value("nianbao/not_modified")
-        return cls(url=request.url, status=200, headers=received, body=body, request=request, flags=["revisit"],
-                   protocol=response.protocol)
+        return archived_response(request, 200, headers.freshen(prior.headers, fresh), body, "revisit",
+                                 response.protocol)
+
+
+def archived_response(request: Request, status: int, stored_headers: object, body: bytes, flag: str,
+                      protocol: str | None, url: str | None = None) -> Response:
+    """A response made of an archived body and its headers as the bytes first received (archive.headers)."""
+    received = Headers(headers.as_bytes(stored_headers))
+    url = url or request.url
+    cls = responsetypes.from_args(headers=received, url=url, body=body)
+    return cls(url=url, status=status, headers=received, body=body, request=request, flags=[flag],
+               protocol=protocol)

@@ -10,7 +10,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 
 from archive.runlogs import JsonLinesHandler, log_path
-from archive.storage import StorageError, open_store
+from archive.storage import ObjectStore, StorageError
 from nianbao.config import from_settings
 
 logger = logging.getLogger(__name__)
@@ -29,12 +29,11 @@ class RunLog:
             raise NotConfigured
         extension = cls(crawler)
         crawler.signals.connect(extension.spider_opened, signal=signals.spider_opened)
-        crawler.signals.connect(extension.spider_closed, signal=signals.spider_closed)
         return extension
 
     def spider_opened(self, spider: Spider) -> None:
-        run_id = self.crawler.stats.get_value("nianbao/run_id")
-        if run_id is None:  # no archive pipeline, no run
+        run_id = self.crawler.stats.get_value("nianbao/run_id")  # the archive (opened first) started the run
+        if run_id is None:  # no archive, no run
             return
         hosts = {host.lower(): site.id for site in getattr(spider, "sites", {}).values() for host in site.hosts}
         self.handler = JsonLinesHandler(log_path(self.config.home, run_id),
@@ -42,16 +41,15 @@ class RunLog:
         logging.getLogger().addHandler(self.handler)
         logger.info("run %s started: %s", run_id, ", ".join(getattr(spider, "sites", {})), extra={"event": "started"})
 
-    def spider_closed(self, reason: str) -> None:
-        """Close the log and store it; the pipeline (called next) records its digest with the run."""
+    def end(self, reason: str, store: ObjectStore) -> str | None:
+        """Close the log and store it: the archive, closing the run, records its digest."""
         if self.handler is None:
-            return
+            return None
         logger.info("run ending: %s", reason, extra={"event": "ended", "reason": reason})
         logging.getLogger().removeHandler(self.handler)
         self.handler.close()
         try:
-            digest = open_store(self.config).put(self.handler.path.read_bytes())
+            return store.put(self.handler.path.read_bytes())
         except (StorageError, OSError) as exc:
             logger.warning("the run log stays only in %s: %s", self.handler.path, exc)
-            return
-        self.crawler.stats.set_value("nianbao/log_sha256", digest)
+            return None

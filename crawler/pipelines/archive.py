@@ -2,76 +2,77 @@
 
 Storage runs in a thread pool so the crawl keeps fetching while bodies are written; catalog
 writes go through one thread and are committed in small groups (groupcommit.py; a capture
-and its parse request always in the same transaction). A body that cannot be stored is recorded as a
-failure and never reaches the catalog or the parse queue; a crash between storing and
-recording leaves at most an unreferenced object, never a capture without its bytes.
+and its parse request always in the same transaction). A crash between storing and recording
+leaves at most an unreferenced object, never a capture without its bytes. While S3 or the
+catalog is away, bodies and rows go to a local spool and are archived when it is back
+(outage.py): the crawl does not stop for an outage shorter than NIANBAO_OUTAGE_MAX.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, NoReturn
+from typing import Any
 
-from scrapy import signals
 from scrapy.crawler import Crawler
-from scrapy.exceptions import DropItem
+from scrapy.exceptions import DropItem, NotConfigured
 from sqlalchemy.exc import SQLAlchemyError
 
 from archive import catalog as cat
-from archive.storage import StorageError, open_store
+from archive.spool import SpoolError
+from archive.storage import StorageError
+from crawler.extensions.archive import Archive
 from crawler.items import Capture, FetchFailure, FoundList
 from crawler.runfigures import reason_class, run_figures
-from nianbao.config import from_settings
 
 from .groupcommit import GroupCommit
+from .outage import CATALOG_DOWN, Outages
 
 logger = logging.getLogger(__name__)
 
 
 class ArchivePipeline:
-    def __init__(self, crawler: Crawler) -> None:
-        self.crawler = crawler
-        config = from_settings(crawler.settings)
-        self.store = open_store(config)
-        self.catalog = cat.Catalog(config.catalog)
+    def __init__(self, crawler: Crawler, archive: Archive) -> None:
+        self.crawler, self.archive = crawler, archive
+        self.store, self.catalog = archive.store, archive.catalog
         self.store_pool = ThreadPoolExecutor(crawler.settings.getint("NIANBAO_STORE_THREADS"), "nianbao-store")
         self.catalog_pool = ThreadPoolExecutor(1, "nianbao-catalog")
         self.captures = GroupCommit(self._commit, self.catalog_pool,
                                     crawler.settings.getint("NIANBAO_CATALOG_GROUP_SIZE"),
                                     crawler.settings.getfloat("NIANBAO_CATALOG_GROUP_DELAY"))
-        self.run_id: int | None = None
-        #: Consecutive bodies that could not be stored; past the limit the crawl stops, since
-        #: fetching on would only download what cannot be kept.
-        self.store_failures = 0
-        self.store_failures_max = max(1, crawler.settings.getint("NIANBAO_MAX_STORAGE_FAILURES"))
+        #: S3 or the catalog away: what is fetched meanwhile is spooled, not dropped (outage.py).
+        self.outages = Outages(crawler, archive, self._stop)
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._closing: asyncio.Task[None] | None = None
         self._progress: asyncio.Task[None] | None = None
         self.update_interval = crawler.settings.getfloat("NIANBAO_RUN_UPDATE_INTERVAL")
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ArchivePipeline:
-        pipeline = cls(crawler)
-        # The run ends on spider_closed, the one place that knows why the crawl ended.
-        crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
-        return pipeline
+        archive = crawler.get_extension(Archive)
+        if archive is None:
+            raise NotConfigured("the archive pipeline needs the Archive extension (EXTENSIONS)")
+        return cls(crawler, archive)
 
-    def open_spider(self) -> None:
-        spider = self.crawler.spider
-        sites = sorted(getattr(spider, "sites", {}))
-        self.run_id = self.catalog.start_run(sites, self.crawler.settings.get("NIANBAO_RUN_TRIGGER"))
-        self.crawler.stats.set_value("nianbao/run_id", self.run_id)
-        logger.info("run %s: archiving into %s, catalog %s", self.run_id, self.store.location,
-                    self.catalog.engine.url.render_as_string(hide_password=True))
+    @property
+    def run_id(self) -> int | None:
+        return self.archive.run_id
+
+    async def open_spider(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        await self.outages.open()  # what earlier crawls spooled goes into the archive first
         if self.update_interval > 0:
-            self._progress = asyncio.get_running_loop().create_task(self._publish_progress())
+            self._progress = self._loop.create_task(self._publish_progress())
 
     async def _publish_progress(self) -> None:
         """Refresh the run's figures in the catalog now and then, for whoever watches it live."""
         loop = asyncio.get_running_loop()
         while True:
             await asyncio.sleep(self.update_interval)
+            if self.outages.active:  # the catalog may be the one away: no thread waiting on it for a courtesy
+                continue
             figures = run_figures(dict(self.crawler.stats.get_stats()))  # a copy: the catalog thread adds keys
             try:
                 await loop.run_in_executor(self.catalog_pool, self.catalog.update_run, self.run_id, figures)
@@ -79,42 +80,97 @@ class ArchivePipeline:
                 logger.warning("run %s: figures not updated: %s", self.run_id, _reason(exc))
 
     async def process_item(self, item: Any) -> Any:
-        loop = asyncio.get_running_loop()
         if isinstance(item, FetchFailure):
             self._count_failure(item)
-            try:
-                await loop.run_in_executor(self.catalog_pool, self._record_failure, item)
-            except SQLAlchemyError as exc:
-                self._stop(f"archive unavailable: {_reason(exc)}", "a failure could not be recorded")
+            await self._record_failure(item)
             return item
         if isinstance(item, FoundList):
-            await loop.run_in_executor(self.catalog_pool, self.catalog.record_list, item.site, item.url, self.run_id)
+            await self._record_list(item)
             return item
         if not isinstance(item, Capture):
             return item
-        try:
-            digest = item.stored or await loop.run_in_executor(self.store_pool, self._store, item)
-        except StorageError as exc:
-            self.store_failures += 1
-            if self.store_failures == self.store_failures_max:
-                self._stop(f"storage unavailable: {exc}", f"{self.store_failures} bodies in a row could not be stored")
-            await self._not_archived(item, str(exc))
-        self.store_failures = 0
-        row = _row(item, digest, self.run_id)
-        item.body = b""  # stored and verified; let the memory go (and the disk: a spool file is gone once closed)
-        if item.body_file is not None:
-            item.body_file.close()
-        try:
-            await self.captures.add(row)
-        except (SQLAlchemyError, StorageError) as exc:  # stored but not recorded: harmless; nothing more can be
-            self._stop(f"archive unavailable: {_reason(exc)}", "a capture could not be recorded")
-            raise DropItem(f"{item.url}: not recorded: {exc}") from exc
+        if item.replayed:  # read back from the archive to go on from an interrupted run: recorded then
+            return item
+        digest = item.stored
+        if digest is None and not self.outages.active:
+            try:
+                digest = await self._loop.run_in_executor(self.store_pool, self._store, item)
+            except StorageError as exc:
+                self.outages.begin("storage", exc)
+        if (item.url, digest) in self.archive.recorded:  # in flight when an interrupted run recorded it
+            _release(item)
+            self.crawler.stats.inc_value("nianbao/recorded_before")
+            return item
+        if self.outages.active:  # the body (unless stored already) and its row wait in the spool
+            await self._spool(self._spool_capture, item, digest)
+        else:
+            row = _row(item, digest, self.run_id)
+            _release(item)
+            try:
+                await self.captures.add(row)  # a catalog away: _commit spools the group's rows
+            except (SQLAlchemyError, StorageError, SpoolError) as exc:
+                self._stop(f"archive unavailable: {_reason(exc)}", "a capture could not be recorded")
+                raise DropItem(f"{item.url}: not recorded: {exc}") from exc
         self._count(item.site, item.kind)
         if item.kind in cat.PARSED_KINDS:
             what = outcome(item)
             logger.info("%s %s %s %s %s", what, item.kind, item.site, item.year or "", item.title or item.url,
                         extra={"event": what, "site": item.site, "url": item.url})
         return item
+
+    async def _spool(self, keep: Callable[..., tuple[int, int, int]], *args: Any) -> None:
+        """Run ``keep`` (a spool write) off the reactor thread; a spool that cannot keep it stops the crawl."""
+        self.outages.writing += 1
+        try:
+            bodies, size, rows = await self._loop.run_in_executor(self.outages.writer, keep, *args)
+        except SpoolError as exc:
+            self._stop(str(exc), "a body or row could not be spooled")
+            raise DropItem(str(exc)) from exc
+        finally:
+            self.outages.writing -= 1
+        self.outages.spooled(bodies, size, rows)
+
+    def _spool_capture(self, item: Capture, digest: str | None) -> tuple[int, int, int]:
+        spool, bodies, size = self.outages.spool, [], 0
+        try:
+            if digest is None:  # a revisit (item.stored) needs only its row spooled
+                digest, size = spool.add_body(item.body_file if item.body_file is not None else item.body)
+                item.size, bodies = size, [digest]
+            spool.append(captures=[_row(item, digest, self.run_id)], bodies=bodies)
+        finally:
+            _release(item)
+        return len(bodies), size, 1
+
+    def _failure_row(self, failure: FetchFailure) -> dict[str, Any]:
+        return {"run_id": self.run_id, "site": failure.site, "url": failure.url, "kind": failure.kind,
+                "reason": failure.reason}
+
+    async def _record_failure(self, failure: FetchFailure) -> None:
+        row = self._failure_row(failure)
+        if not self.outages.active:
+            try:
+                await self._loop.run_in_executor(self.catalog_pool, lambda: self.catalog.record(failures=[row]))
+                return
+            except CATALOG_DOWN as exc:
+                self.outages.begin("catalog", exc)
+            except SQLAlchemyError as exc:
+                self._stop(f"archive unavailable: {_reason(exc)}", "a failure could not be recorded")
+                return
+        await self._spool(self._spool_rows, {"failures": [row]})
+
+    async def _record_list(self, found: FoundList) -> None:
+        if not self.outages.active:
+            try:
+                await self._loop.run_in_executor(self.catalog_pool, self.catalog.record_list, found.site, found.url,
+                                                 self.run_id)
+                return
+            except CATALOG_DOWN as exc:
+                self.outages.begin("catalog", exc)
+        await self._spool(self._spool_rows, {"lists": [[found.site, found.url, self.run_id]]})
+
+    def _spool_rows(self, rows: dict[str, list[Any]]) -> tuple[int, int, int]:
+        self.outages.spool.append(**rows)
+        return 0, 0, 1
 
     def _stop(self, reason: str, why: str) -> None:
         """End the crawl: fetching on would only download what cannot be kept."""
@@ -126,46 +182,33 @@ class ArchivePipeline:
             self.crawler.engine.close_spider_async(reason="archive_unavailable"))
 
     def _store(self, item: Capture) -> str:
-        if self.store_failures >= self.store_failures_max:  # closing: do not wait on a dead store again
-            raise StorageError(self.crawler.stats.get_value("nianbao/stopped"))
         if item.body_file is not None:
             item.size = item.body_file.seek(0, 2)
             return self.store.put(item.body_file)
         return self.store.put(item.body)
 
-    async def _not_archived(self, item: Capture, reason: str) -> NoReturn:
-        """Record why a body was not kept, then drop it: it never reaches the catalog or the queue."""
-        if item.body_file is not None:
-            item.body_file.close()
-        failure = FetchFailure(item.site, item.url, f"not archived: {reason}", item.kind)
-        self._count_failure(failure)
-        try:
-            await asyncio.get_running_loop().run_in_executor(self.catalog_pool, self._record_failure, failure)
-        except SQLAlchemyError as exc:
-            self._stop(f"archive unavailable: {_reason(exc)}", "a failure could not be recorded")
-        raise DropItem(f"{item.url}: {reason}")
-
-    def close_spider(self) -> None:
+    async def close_spider(self) -> None:
         if self._progress:
             self._progress.cancel()
+        self.captures.flush()
+        await self.outages.close()  # the spool drained within the bound, or kept for the next crawl
         self.store_pool.shutdown(wait=True)
         self.catalog_pool.shutdown(wait=True)
 
-    def spider_closed(self, reason: str) -> None:
-        status = {"finished": "finished", "shutdown": "cancelled"}.get(reason, "failed")
-        stats = self.crawler.stats
-        stats.set_value("nianbao/finish_reason", reason)
-        self.catalog.finish_run(self.run_id, status, run_figures(stats.get_stats()),
-                                stats.get_value("nianbao/log_sha256"))
-
     def _commit(self, rows: list[dict[str, Any]]) -> None:
         self.store.flush()  # the objects durable first, then the rows that refer to them
-        for key, count in self.catalog.record(rows).items():
+        try:
+            counts = self.catalog.record([dict(row) for row in rows], recheck=self.archive.recheck)
+        except CATALOG_DOWN as exc:  # the bodies are stored: only the rows wait, in the spool's journal
+            self.outages.spool.append(captures=rows)
+            self._loop.call_soon_threadsafe(self._catalog_down, exc, len(rows))
+            return
+        for key, count in counts.items():
             self.crawler.stats.inc_value(f"nianbao/catalog/{key}", count)
 
-    def _record_failure(self, failure: FetchFailure) -> None:
-        self.catalog.record(failures=[{"run_id": self.run_id, "site": failure.site, "url": failure.url,
-                                       "kind": failure.kind, "reason": failure.reason}])
+    def _catalog_down(self, exc: Exception, rows: int) -> None:
+        self.outages.begin("catalog", exc)
+        self.outages.spooled(0, 0, rows)
 
     def _count(self, site: str, what: str) -> None:
         self.crawler.stats.inc_value(f"nianbao/{site}/{what}")
@@ -180,6 +223,13 @@ class ArchivePipeline:
 def outcome(item: Capture) -> str:
     """What became of a capture, in the words of the progress lines and the run log."""
     return "gone" if item.status in cat.GONE_STATUSES else "unchanged" if item.stored else "archived"
+
+
+def _release(item: Capture) -> None:
+    """Let the body's memory go (and its disk: a download spooled to a file is gone once closed)."""
+    item.body = b""
+    if item.body_file is not None:
+        item.body_file.close()
 
 
 def _row(item: Capture, digest: str, run_id: int | None) -> dict[str, Any]:

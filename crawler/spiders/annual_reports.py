@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterator
-from datetime import timedelta
+from functools import cached_property
 from typing import Any
 
 from scrapy import Request, Spider, signals
@@ -20,13 +20,14 @@ from scrapy.http import Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
-from archive.catalog import GONE_STATUSES, PARSED_KINDS, Catalog, utcnow
+from archive.catalog import GONE_STATUSES, PARSED_KINDS, utcnow
 from archive.catalog import Capture as CatalogCapture
 from crawler import discovery
 from crawler.attachments import filename_from
 from crawler.doctext import file_text
 from crawler.downloadermiddlewares.redirectloop import RedirectLoop
 from crawler.downloadhandlers.http import BODY_FILE
+from crawler.extensions.archive import Archive
 from crawler.failures import TOO_MANY_REDIRECTS, failure_reason, list_problem, too_large_to_read
 from crawler.items import Capture, FetchFailure, FoundList, text_headers
 from crawler.judge import judge
@@ -35,7 +36,7 @@ from crawler.registry import RegistryError, Site, load_registry
 from crawler.rendering import ScriptLists, needs_browser, script_list
 from crawler.reportdoc import content_type, read_document
 from crawler.scope import Scope
-from nianbao.config import from_settings, internal_addresses_allowed
+from nianbao.config import internal_addresses_allowed
 
 
 class AnnualReportsSpider(Spider):
@@ -63,24 +64,19 @@ class AnnualReportsSpider(Spider):
         spider.list_reports: dict[str, int] = {}  # report candidates followed per list (by its first page)
         spider.claims_said: set[str] = set()  # lists whose claimed page count was more than is followed
         spider.asked: set[str] = set()  # URLs requested in this crawl
-        spider.known: dict[str, CatalogCapture] = {}  # URLs archived before: asked "changed since?"
-        spider.confirmed: set[str] = set()  # … and those confirmed within NIANBAO_RECHECK_AFTER: not asked
-        recheck_after = timedelta(seconds=crawler.settings.getfloat("NIANBAO_RECHECK_AFTER"))
-        spider.fresh_since = utcnow() - recheck_after
         crawler.signals.connect(spider.recheck_known, signal=signals.spider_idle)
         return spider
 
+    @cached_property
+    def archive(self) -> Archive:
+        """What the archive holds of these sites (known URLs, when each is due): crawler.extensions.archive."""
+        return self.crawler.get_extension(Archive)
+
     async def start(self) -> AsyncIterator[Any]:
-        catalog = Catalog(from_settings(self.crawler.settings).catalog)
-        self.known = catalog.known_urls(sorted(self.sites))
-        # Confirmed moments ago by a run that went to its end (a stopped one never reached the attachments).
-        recent = {url: c for url, c in self.known.items() if c.fetched_at > self.fresh_since}
-        finished = catalog.finished_runs(c.run_id for c in recent.values())
-        self.confirmed = {url for url, c in recent.items() if c.run_id in finished}
         for site in self.sites.values():
             lists = list(site.report_lists)
             if not lists:  # discovered by an earlier crawl, or to be discovered from home now
-                lists = catalog.discovered_lists(site.id)
+                lists = self.archive.catalog.discovered_lists(site.id)
                 if not lists:
                     yield self._request(site, site.home, self.parse_home, kind="list", discovery_depth=0)
             for url in lists:  # a list is a column: its sub-columns (per year, per agency) are followed
@@ -219,8 +215,8 @@ class AnnualReportsSpider(Spider):
         if getattr(self, "_rechecked", False):
             return
         self._rechecked = True
-        pending = [c for url, c in self.known.items() if url == c.url and url not in self.asked
-                   and c.kind in PARSED_KINDS and c.site in self.sites and url not in self.confirmed]
+        pending = [c for url, c in self.archive.known.items() if url == c.url and url not in self.asked
+                   and c.kind in PARSED_KINDS and c.site in self.sites and self.archive.due(url)]
         for prior in pending:
             # Straight to the engine, past the spider middlewares: crawler.downloadermiddlewares.scope judges them.
             request = self._request(self.sites[prior.site], prior.url, self.parse_known, kind=prior.kind,
@@ -231,14 +227,14 @@ class AnnualReportsSpider(Spider):
             raise DontCloseSpider
 
     def parse_known(self, response: Response) -> Iterator[Any]:
-        yield capture(response, response.meta["kind"], **_facts(self.known[_requested(response.request)]))
+        yield capture(response, response.meta["kind"], **_facts(self.archive.known[_requested(response.request)]))
 
     # -- plumbing ---------------------------------------------------------------------------
     def _request(self, site: Site, url: str, callback: Any, kind: str, referrer: str | None = None,
                  **meta: Any) -> Request | None:
-        """A request for the site (scope and budget are the spider middlewares'); None: confirmed moments ago."""
-        if kind in PARSED_KINDS and url in self.confirmed:
-            self.crawler.stats.inc_value("nianbao/fresh_skipped")  # confirmed moments ago (NIANBAO_RECHECK_AFTER)
+        """A request for the site (scope and budget are the spider middlewares'); None: archived, not due yet."""
+        if kind != "list" and not self.archive.due(url):
+            self.crawler.stats.inc_value("nianbao/fresh_skipped")  # its next check is later (the check schedule)
             return None
         headers = {"Referer": referrer} if referrer else None
         self.asked.add(url)
@@ -263,7 +259,7 @@ class AnnualReportsSpider(Spider):
 
     def failed(self, failure: Failure) -> FetchFailure | Capture:
         request = failure.request
-        prior = self.known.get(_requested(request))
+        prior = self.archive.known.get(_requested(request))
         if prior and isinstance(failure.value, HttpError) and failure.value.response.status in GONE_STATUSES:
             return capture(failure.value.response, prior.kind, **_facts(prior))  # gone; its versions stay
         if (spooled := request.meta.pop(BODY_FILE, None)) is not None:  # an error page too large to hold
@@ -290,6 +286,7 @@ def capture(response: Response, kind: str, **facts: Any) -> Capture:
         body=response.body,
         body_file=response.meta.get(BODY_FILE),
         size=response.meta["nianbao_prior"].size if revisit else None,
+        replayed="replayed" in response.flags,
         fetched_at=utcnow(),
         content_type=(response.headers.get("Content-Type") or b"").decode("latin-1") or None,
         referrer=(request.headers.get("Referer") or b"").decode("latin-1") or None,

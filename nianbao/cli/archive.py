@@ -83,7 +83,8 @@ def archive_get(ctx: Context, url: str, at: str | None, output: str) -> None:
 @click.option("--json", "as_json", is_flag=True, help="One JSON object a line (the fields of archive list, and more).")
 @click.pass_obj
 def archive_history(ctx: Context, url: str, as_json: bool) -> None:
-    """Every capture of URL, oldest first: its version, and whether it was new, a revisit or gone."""
+    """Every capture of URL, oldest first: its version, and whether it was new, a revisit or gone; then when
+    it is next asked after (reports, attachments and pages; lists are read every crawl)."""
     _config, catalog, _ = open_archive(ctx, store=False)
     rows = versions.history(catalog, url)
     if not rows:
@@ -95,6 +96,19 @@ def archive_history(ctx: Context, url: str, as_json: bool) -> None:
             what = "gone" if row["gone"] else "revisit" if row["revisit"] else "new"
             click.echo(f"{row['fetched_at']}  {row['status']:>3}  v{row['version'] or '-':<3} {what:<8} "
                        f"{row['sha256'][:16]}  {row['size']:>9}  run {row['run']}")
+    check = catalog.url_check(url)
+    if check is not None and not as_json:  # on stderr, as get's summary: stdout stays one line per capture
+        click.echo(f"next check {isoformat(check.next_check_at)}  (every {_duration(check.interval)}; "
+                   f"last checked {isoformat(check.checked_at)}, last changed {isoformat(check.changed_at) or '-'})",
+                   err=True)
+
+
+def _duration(seconds: int) -> str:
+    """An interval as people say it: 7d, 1d 12h, 45m."""
+    days, rest = divmod(seconds, 86400)
+    parts = [f"{days}d" if days else "", f"{rest // 3600}h" if rest // 3600 else "",
+             f"{rest % 3600 // 60}m" if rest % 3600 // 60 else ""]
+    return " ".join(p for p in parts if p) or f"{seconds}s"
 
 
 @archive.command("diff")

@@ -65,8 +65,8 @@ def runs_show(ctx: Context, run_id: int, as_json: bool) -> None:
     click.echo(f"{'sites':<16} {', '.join(run.sites)}")
     if stats.get("stopped"):
         click.echo(f"{'stopped':<16} {stats['stopped']}")
-    for name in ("requests", "not_modified", "fresh_skipped", "rendered", "reports", "new_reports", "new_versions",
-                 "gone", "attachments", "list_pages", "objects_stored", "bytes_stored", "errors"):
+    for name in ("requests", "not_modified", "fresh_skipped", "replayed", "rendered", "reports", "new_reports",
+                 "new_versions", "gone", "attachments", "list_pages", "objects_stored", "bytes_stored", "errors"):
         click.echo(f"{name:<16} {stats.get(name, 0)}")
     if "busiest_second" in stats:  # runs recorded before it was counted have none
         click.echo(f"{'busiest second':<16} {busiest_second(stats)}")
@@ -75,6 +75,10 @@ def runs_show(ctx: Context, run_id: int, as_json: bool) -> None:
             click.echo(f"{title}:")
             for name, count in stats[key].items():
                 click.echo(f"  {name:<40} {count:>7}")
+    for outage in stats.get("outages") or []:  # storage or catalog away: what was spooled meanwhile
+        click.echo(f"outage: {outage.get('what')} from {outage.get('from')} for {outage.get('seconds')} s, "
+                   f"{outage.get('bodies', 0)} bodies ({outage.get('bytes', 0)} bytes) spooled"
+                   + ("" if outage.get("drained", True) else ", not drained yet"))
     if by_host := stats.get("busiest_second_by_host"):
         click.echo("busiest second per host:")
         for host, count in list(by_host.items())[:_HOSTS_SHOWN]:

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
 import sys
+import threading
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import click
 from sqlalchemy import inspect
@@ -15,12 +19,12 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from archive.catalog import Catalog, CatalogError, isoformat
 from crawler.registry import Registry, RegistryError, load_registry
-from nianbao.config import ConfigError
+from nianbao.config import ConfigError, internal_addresses_allowed
 from scheduler.config import NAMES, load_settings
 from scheduler.jobs import TABLE, describe, install, open_jobs
 from scheduler.status import status
 
-from .common import EXIT_BUSY, Context, fail, open_archive, parse_setting
+from .common import EXIT_BUSY, EXIT_FAILED, Context, fail, open_archive, parse_setting
 
 _SITES = click.option("--sites", "sites_file", type=click.Path(dir_okay=False),
                       help="Registry YAML (default: national).")
@@ -30,8 +34,8 @@ _SITES = click.option("--sites", "sites_file", type=click.Path(dir_okay=False),
 def schedule() -> None:
     """Scheduled crawls: weekly in February–April, then in the first week of May … January.
 
-    Every site gets its own time (taken from its id) so that not all start at once; change the
-    plan with NIANBAO_SCHEDULE (cron expressions separated by ';') or a site's `schedule:` field.
+    Sites that come due together are crawled in rounds: a few crawl processes over many sites each.
+    Change the plan with NIANBAO_SCHEDULE (cron expressions separated by ';') or a site's `schedule:` field.
     """
 
 
@@ -44,7 +48,8 @@ def schedule() -> None:
 def schedule_run(ctx: Context, sites_file: str | None, settings: tuple[str, ...]) -> None:
     """Run the scheduler service until SIGTERM or Ctrl-C (logs on stderr).
 
-    Each crawl runs as `nianbao crawl --site ID`; its output goes to NIANBAO_HOME/logs/schedule/ID.log.
+    Due sites are gathered into rounds; each crawl runs as `nianbao crawl --site A --site B …`, its
+    output in NIANBAO_HOME/logs/schedule/crawl-….log (logs/schedule/sites/ID.log names a site's).
     On SIGTERM running crawls are asked to end (their runs recorded 'cancelled') and then the
     service exits 0; a second signal kills them at once.
     """
@@ -57,10 +62,7 @@ def schedule_run(ctx: Context, sites_file: str | None, settings: tuple[str, ...]
     except (RegistryError, ConfigError) as exc:
         fail(str(exc))
     config, _catalog, _store = open_archive(ctx, create=True)  # bad storage or catalog: say so now, not per crawl
-    crawl_args = ["--sites", str(Path(sites_file).resolve())] if sites_file else []
-    for text in settings:
-        if parse_setting(text)[0] not in NAMES:
-            crawl_args += ["-s", text]
+    crawl_args = _crawl_args(sites_file, settings)
     _log_to_stderr()
     try:
         code = Service(config, registry, options, crawl_args).run()
@@ -69,6 +71,109 @@ def schedule_run(ctx: Context, sites_file: str | None, settings: tuple[str, ...]
     except (CatalogError, SQLAlchemyError) as exc:
         fail(f"the schedule cannot be kept in the catalog: {getattr(exc, 'orig', None) or exc}")
     sys.exit(code)
+
+
+@schedule.command("round")
+@_SITES
+@click.option("--site", "site_keys", multiple=True, help="Site id or name; repeat for more (default: every site).")
+@click.option("-s", "--set", "settings", multiple=True, metavar="NAME=VALUE",
+              help="A round setting (NIANBAO_SCHEDULE_MAX_CRAWLS, NIANBAO_ROUND_SITES …) or a crawler setting "
+                   "passed on to every crawl.")
+@click.option("--json", "as_json", is_flag=True, help="The round's figures as one JSON object on stdout.")
+@click.pass_obj
+def schedule_round(ctx: Context, sites_file: str | None, site_keys: tuple[str, ...], settings: tuple[str, ...],
+                   as_json: bool) -> None:
+    """Crawl the sites in one round now, as the service does (the same crawls, split the same way); wait; print
+    the round's figures.
+
+    It needs no service, and may run beside one: a site another crawl is working on (the service's
+    or anyone's) is left to it. Its crawls count on top of the service's NIANBAO_SCHEDULE_MAX_CRAWLS.
+    Exit 0 when the round ran, 1 when a crawl failed or was stopped, 3 when every site was busy.
+    """
+    from scheduler.rounds import Dispatcher, crawl_env, round_figures
+
+    try:
+        overrides = dict(parse_setting(text) for text in settings)
+        options = load_settings(overrides)
+        allow_internal = internal_addresses_allowed(overrides.get("NIANBAO_ALLOW_INTERNAL_ADDRESSES"))
+        registry = load_registry(sites_file, allow_internal)
+        sites = registry.select(list(site_keys)) if site_keys else registry.sites
+    except (RegistryError, ConfigError) as exc:
+        fail(str(exc))
+    config, catalog, _store = open_archive(ctx, create=True)  # bad storage or catalog: said once, not per crawl
+    # Every site is due now: nothing to gather. The rest is the service's path.
+    dispatcher = Dispatcher(config.home, replace(options, gather=0, gather_max=0), _crawl_args(sites_file, settings),
+                            crawl_env(config))
+    _log_to_stderr()
+    stop, force = threading.Event(), threading.Event()
+
+    def on_signal(_signum: int, _frame: object) -> None:
+        if stop.is_set():
+            force.set()
+        stop.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+    dispatcher.add(site.id for site in sites)
+    dispatching = threading.Thread(target=dispatcher.run, kwargs={"until_idle": True}, name="dispatcher", daemon=True)
+    dispatching.start()
+    try:
+        while dispatching.is_alive():
+            if stop.wait(0.5):
+                logging.getLogger("nianbao.scheduler").info("stopping the round: its crawls are asked to end")
+                dispatcher.stop(options.shutdown_grace, force)
+                break
+        dispatching.join()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    try:
+        figures = round_figures(catalog, dispatcher, len(sites))
+    except SQLAlchemyError as exc:
+        fail(f"the round ended, but the catalog cannot be read: {getattr(exc, 'orig', None) or exc}", EXIT_FAILED)
+    figures["stopped"] = stop.is_set()
+    if as_json:
+        click.echo(json.dumps(figures, ensure_ascii=False))
+    else:
+        _print_round(figures)
+    ran = [row for row in figures["crawls"] if row["status"] != "busy"]
+    if not ran and not figures["not_started"] and not stop.is_set():
+        fail("every site asked for is being crawled already", EXIT_BUSY)
+    if stop.is_set() or figures["not_started"] or any(row["status"] != "finished" for row in ran):
+        sys.exit(EXIT_FAILED)
+
+
+def _print_round(figures: dict[str, Any]) -> None:
+    crawls = figures["crawls"]
+    click.echo(f"round of {figures['sites']} site(s) in {len(crawls)} crawl(s): {figures['requests']} requests in "
+               f"{figures['seconds']:.1f} s = {figures['requests_per_s']:.1f} requests/s"
+               + (" (stopped)" if figures["stopped"] else ""))
+    head = (f"{'crawl':>5} {'run':>5}  {'status':<10} {'sites':>5} {'requests':>8} {'captures':>8} {'errors':>6} "
+            f"{'seconds':>8} {'req/s':>6} {'peak RSS':>9}")
+    click.echo(head)
+    for row in crawls:
+        click.echo(f"{row['crawl']:>5} {row['run'] or '-':>5}  {row['status']:<10} {len(row['sites']):>5} "
+                   f"{row['requests']:>8} {row['captures']:>8} {row['errors']:>6} {row['seconds']:>8.1f} "
+                   f"{row['requests_per_s']:>6.1f} {row['peak_rss_mb']:>6.0f} MB")
+    click.echo(f"{'all':>5} {'':>5}  {'':<10} {sum(len(r['sites']) for r in crawls):>5} {figures['requests']:>8} "
+               f"{figures['captures']:>8} {figures['errors']:>6} {figures['seconds']:>8.1f} "
+               f"{figures['requests_per_s']:>6.1f}")
+    for row in crawls:
+        shown = ", ".join(row["sites"][:10]) + (f" … (+{len(row['sites']) - 10})" if len(row["sites"]) > 10 else "")
+        click.echo(f"crawl {row['crawl']}: {shown}; log {row['log']}")
+    if figures["busy"]:
+        busy = figures["busy"].items()
+        click.echo("busy, left to their crawls: " + ", ".join(f"{site} ({who})" for site, who in busy))
+    if figures["not_started"]:
+        click.echo("not started (see the log above): " + ", ".join(figures["not_started"]))
+
+
+def _crawl_args(sites_file: str | None, settings: tuple[str, ...]) -> list[str]:
+    """What every crawl of the service or a round gets before its sites: the registry, and the crawler's -s."""
+    args = ["--sites", str(Path(sites_file).resolve())] if sites_file else []
+    for text in settings:
+        if parse_setting(text)[0] not in NAMES:
+            args += ["-s", text]
+    return args
 
 
 @schedule.command("show")
@@ -87,7 +192,8 @@ def schedule_show(ctx: Context, sites_file: str | None, as_json: bool) -> None:
     except ConfigError as exc:
         fail(str(exc))
     service = status(config.home)
-    running = {c["site"] for c in service.get("crawls", [])} if service and service["alive"] else set()
+    running = {site for crawl in service.get("crawls", []) for site in crawl.get("sites", [])} \
+        if service and service["alive"] else set()
     try:
         catalog = Catalog(config.catalog, create=False)
     except CatalogError:
@@ -192,9 +298,11 @@ def _registry(sites_file: str | None) -> Registry:
 def _service_line(service: dict | None) -> str:
     if not service or not service.get("alive"):
         return "scheduler: not running (`nianbao schedule run` starts it)"
-    crawls = ", ".join(c["site"] for c in service["crawls"]) or "none"
+    crawls = service.get("crawls", [])
+    now = (f"{len(crawls)} crawl(s) of {sum(len(c.get('sites', [])) for c in crawls)} site(s)" if crawls else "none")
+    due = f"; {len(service.get('due', []))} site(s) due, gathering" if service.get("due") else ""
     return (f"scheduler: {service['state']} since {service['started_at']} (pid {service['pid']} on {service['host']}); "
-            f"crawling now: {crawls}")
+            f"crawling now: {now}{due}")
 
 
 def _log_to_stderr() -> None:

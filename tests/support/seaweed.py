@@ -12,7 +12,7 @@ import shutil
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from minio import Minio
@@ -28,6 +28,9 @@ class S3Server:
     endpoint: str
     process: subprocess.Popen
     log: Path
+    #: How it was started (the same ports and data directory), for ``start_again``.
+    args: list[str] = field(default_factory=list)
+    environ: dict[str, str] = field(default_factory=dict)
 
     def env(self, bucket: str) -> dict[str, str]:
         return {
@@ -44,6 +47,16 @@ class S3Server:
     def stop(self) -> None:
         stop_process(self.process)
 
+    def kill(self) -> None:
+        """Gone at once (SIGKILL), as a crashed or cut-off server is; what it acknowledged is on disk."""
+        self.process.kill()
+        self.process.wait(20)
+
+    def start_again(self, timeout: float = 60) -> None:
+        """After ``stop`` or ``kill``: the same server again (same ports, same data), once it is writable."""
+        self.process = _launch(self.args, self.environ, self.log)
+        _wait_ready(self, timeout)
+
 
 def start(workdir: Path, timeout: float = 60) -> S3Server:
     # The venv's bin is not on PATH when `make test` runs `.venv/bin/python -m pytest`: look beside Python first.
@@ -59,9 +72,16 @@ def start(workdir: Path, timeout: float = 60) -> S3Server:
     args = [weed, "mini", f"-dir={workdir}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", "-webdav=false",
             "-admin.ui=false", *(f"-{name}={port}" for name, port in ports.items())]
     env = {**os.environ, "AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY}
-    process = subprocess.Popen(args, stdout=log.open("wb"), stderr=subprocess.STDOUT, env=env,
-                               start_new_session=True)
-    server = S3Server(f"127.0.0.1:{ports['s3.port']}", process, log)
+    server = S3Server(f"127.0.0.1:{ports['s3.port']}", _launch(args, env, log), log, args, env)
+    _wait_ready(server, timeout)
+    return server
+
+
+def _launch(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
+    return subprocess.Popen(args, stdout=log.open("ab"), stderr=subprocess.STDOUT, env=env, start_new_session=True)
+
+
+def _wait_ready(server: S3Server, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     client = server.client()
     while True:
@@ -70,9 +90,10 @@ def start(workdir: Path, timeout: float = 60) -> S3Server:
             if not client.bucket_exists("readiness-probe"):
                 client.make_bucket("readiness-probe")
             client.put_object("readiness-probe", "probe", io.BytesIO(b"ok"), 2)
-            return server
+            return
         except Exception as exc:  # noqa: BLE001 - anything means "not ready yet"
-            if process.poll() is not None or time.monotonic() > deadline:
+            if server.process.poll() is not None or time.monotonic() > deadline:
                 server.stop()
+                log = server.log
                 raise RuntimeError(f"SeaweedFS did not start ({exc}); see {log}:\n{log.read_text()[-2000:]}") from exc
             time.sleep(0.3)

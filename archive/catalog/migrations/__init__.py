@@ -1,0 +1,12 @@
+"""The catalog's schema history, as Alembic revisions run from code (archive.catalog.schema).
+
+No alembic.ini and no env.py: ``schema.upgrade`` runs ``versions/`` on a connection it holds
+locked. A new revision: a file in ``versions/`` (``revision``, ``down_revision``, ``upgrade()``
+with ``alembic.op``), ``HEAD`` below set to it, and the models changed to match (the tests check
+both). Revisions only go forward: what was archived is never dropped by a downgrade.
+"""
+
+#: The schema every catalog made before Alembic is brought to first (the legacy step), then upgraded.
+BASELINE = "0001"
+#: The revision this code reads and writes; checked on every open without importing Alembic (slow to import).
+HEAD = "0002"

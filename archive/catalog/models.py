@@ -1,0 +1,221 @@
+"""The catalog's tables as the code sees them: the schema at the head revision (see migrations/).
+
+A change here is a change of schema: it goes with a new revision in ``migrations/versions/``
+(tests/test_migrations.py checks that the migrated database and these models agree).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from archive.headers import pairs as header_pairs
+
+#: Kinds of capture whose bodies go on to parsing; list pages are kept but not parsed.
+PARSED_KINDS = frozenset({"report", "attachment"})
+#: Answers that say a page seen before is no more: recorded as a capture whose novelty is ``gone``.
+GONE_STATUSES = (404, 410)
+#: A run's status: ``running`` until it ends as one of the others.
+RUN_STATUSES = ("running", "finished", "failed", "cancelled")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def isoformat(moment: datetime | None) -> str | None:
+    """UTC timestamps as printed everywhere: ``2024-03-01T08:00:00.123456Z``."""
+    return None if moment is None else moment.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+
+
+def parse_moment(text: str) -> datetime:
+    """A moment as people and the CLI write it (``2023-03-01``, ``2023-03-01T08:00:00``, with ``Z`` or
+    an offset, the microseconds ``history`` prints), as naive UTC like the catalog's timestamps."""
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("z", "Z"))
+    except ValueError:
+        raise ValueError(f"{text!r} is not a time: use 2023-03-01 or 2023-03-01T08:00:00Z") from None
+    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, list[str]: JSON}
+
+
+class Run(Base):
+    """One crawl, by hand or scheduled, with its figures (stats, see crawler.runfigures)."""
+
+    __tablename__ = "runs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    trigger: Mapped[str] = mapped_column(String(32), default="manual")
+    sites: Mapped[list[str]] = mapped_column(default=list)
+    started_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+    status: Mapped[str] = mapped_column(String(16), default="running", index=True)
+    stats: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    #: When stats were last written: a running run's figures are refreshed as it goes.
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime)
+    host: Mapped[str | None] = mapped_column(String(255))
+    pid: Mapped[int | None] = mapped_column(Integer)
+    #: The run's JSON-lines log, stored in object storage when the run ended.
+    log_sha256: Mapped[str | None] = mapped_column(String(64))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "trigger": self.trigger, "sites": self.sites, "status": self.status,
+                "started_at": isoformat(self.started_at), "finished_at": isoformat(self.finished_at),
+                "updated_at": isoformat(self.updated_at), "host": self.host, "pid": self.pid,
+                "log_sha256": self.log_sha256, "stats": self.stats}
+
+
+class RunSite(Base):
+    """Which sites a run crawled: the per-site view (last run, last success) without reading JSON."""
+
+    __tablename__ = "run_sites"
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), primary_key=True)
+    site: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
+
+
+class Capture(Base):
+    __tablename__ = "captures"
+    __table_args__ = (Index("ix_captures_site_kind_year", "site", "kind", "year"),)  # coverage, documents
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id"), index=True)
+    site: Mapped[str] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    url: Mapped[str] = mapped_column(Text, index=True)
+    final_url: Mapped[str] = mapped_column(Text, index=True)  # a URL is looked up as requested or redirected to
+    #: ``url`` and ``final_url`` as archive.urlkey keys them (SURT: scheme, ``www.``, host case, default
+    #: port and fragment aside): what lookups and Memento match. Nullable only so that old rows could be
+    #: backfilled in place; every row has them (revision 0002).
+    url_key: Mapped[str | None] = mapped_column(Text, index=True)
+    final_url_key: Mapped[str | None] = mapped_column(Text, index=True)
+    method: Mapped[str] = mapped_column(String(8), default="GET")
+    status: Mapped[int] = mapped_column(Integer)
+    #: What the status line said of the protocol (``HTTP/1.1``); the reason phrase is not kept.
+    protocol: Mapped[str | None] = mapped_column(String(32))
+    #: The headers as received, in order, repeats apart (the stored form: see archive.headers;
+    #: rows from before it hold a dict of name → joined value, read alike and never rewritten).
+    headers: Mapped[Any] = mapped_column(JSON, default=list)
+    fetched_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    size: Mapped[int] = mapped_column(Integer)
+    content_type: Mapped[str | None] = mapped_column(Text)  # servers send anything: no length to overflow
+    referrer: Mapped[str | None] = mapped_column(Text)
+    year: Mapped[int | None] = mapped_column(Integer, index=True)
+    agency: Mapped[str | None] = mapped_column(Text)
+    agency_kind: Mapped[str | None] = mapped_column(String(16))
+    title: Mapped[str | None] = mapped_column(Text)
+    filename: Mapped[str | None] = mapped_column(Text)
+    #: Where the year came from: ``title``, ``document`` (its heading, 统计期限) or ``published`` (date − 1).
+    year_source: Mapped[str | None] = mapped_column(String(16))
+    #: Why it is (or, kind ``page``, is not) a report: the judge's words (crawler.judge).
+    judgement: Mapped[str | None] = mapped_column(Text)
+    #: ``new`` (URL first captured), ``changed`` (a body not seen at this URL before), ``same`` (a
+    #: revisit: the body was captured here before) or ``gone`` (404/410 where there was a page).
+    novelty: Mapped[str | None] = mapped_column(String(8))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "url": self.url,
+            "final_url": self.final_url,
+            "method": self.method,
+            "status": self.status,
+            "protocol": self.protocol,
+            "headers": [list(pair) for pair in header_pairs(self.headers)],
+            "sha256": self.sha256,
+            "size": self.size,
+            "content_type": self.content_type,
+            "kind": self.kind,
+            "site": self.site,
+            "year": self.year,
+            "year_source": self.year_source,
+            "agency": self.agency,
+            "agency_kind": self.agency_kind,
+            "title": self.title,
+            "filename": self.filename,
+            "judgement": self.judgement,
+            "referrer": self.referrer,
+            "fetched_at": isoformat(self.fetched_at),
+            "run": self.run_id,
+            "novelty": self.novelty,
+        }
+
+
+class UrlCheck(Base):
+    """When a report, attachment or page was last asked after, and when to ask again (see RecheckPolicy).
+
+    One row per (site, URL as requested) of every capture not of kind ``list`` (lists are read every
+    round); written with the captures, in their transaction.
+    """
+
+    __tablename__ = "url_checks"
+    site: Mapped[str] = mapped_column(String(64), primary_key=True)
+    url: Mapped[str] = mapped_column(Text, primary_key=True)
+    url_key: Mapped[str] = mapped_column(Text, index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    #: The last capture's time, and the last time it gave a new or changed body.
+    checked_at: Mapped[datetime] = mapped_column(DateTime)
+    changed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    #: Seconds from ``checked_at`` to ``next_check_at``: doubled while unchanged, back to the first after a change.
+    interval: Mapped[int] = mapped_column(Integer)
+    next_check_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+
+
+class Failure(Base):
+    """A URL that could not be archived, with a reason a person can act on."""
+
+    __tablename__ = "failures"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id"), index=True)
+    site: Mapped[str] = mapped_column(String(64), index=True)
+    url: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str | None] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"site": self.site, "url": self.url, "kind": self.kind, "reason": self.reason,
+                "at": isoformat(self.at), "run": self.run_id}
+
+
+class ParseRequest(Base):
+    """Outbox of bodies waiting for the parser; written with the capture it names."""
+
+    __tablename__ = "parse_queue"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    capture_id: Mapped[int] = mapped_column(ForeignKey("captures.id"), unique=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    state: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    enqueued_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    capture: Mapped[Capture] = relationship()
+
+
+class DiscoveredList(Base):
+    """A report list found from a site's home page: where the next crawl of that site starts."""
+
+    __tablename__ = "discovered_lists"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site: Mapped[str] = mapped_column(String(64), index=True)
+    url: Mapped[str] = mapped_column(Text)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id"))
+    found_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class FixityAudit(Base):
+    """One ``archive verify``: how many objects were re-read and re-hashed, and what was wrong."""
+
+    __tablename__ = "fixity_audits"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(DateTime)
+    finished_at: Mapped[datetime] = mapped_column(DateTime)
+    storage: Mapped[str] = mapped_column(Text)
+    sample: Mapped[int | None] = mapped_column(Integer)
+    checked: Mapped[int] = mapped_column(Integer)
+    missing: Mapped[int] = mapped_column(Integer)
+    corrupt: Mapped[int] = mapped_column(Integer)
+    unreadable: Mapped[int] = mapped_column(Integer)
+    problems: Mapped[list[Any]] = mapped_column(JSON, default=list)

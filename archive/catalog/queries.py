@@ -1,0 +1,223 @@
+"""The catalog's reads: what the CLI, the dashboard, Memento and the next crawl ask of it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import sessionmaker
+from w3lib.url import safe_url_string
+
+from archive.urlkey import url_key
+
+from .models import (
+    Capture,
+    DiscoveredList,
+    Failure,
+    FixityAudit,
+    ParseRequest,
+    Run,
+    RunSite,
+    UrlCheck,
+    isoformat,
+)
+
+#: Runs a crawl was stopped in: what a resumed crawl goes on from.
+INTERRUPTED = ("failed", "cancelled")
+
+
+class Queries:
+    engine: Engine
+    sessions: sessionmaker
+
+    # -- runs -------------------------------------------------------------------------------
+    def run(self, run_id: int) -> Run | None:
+        with self.sessions() as session:
+            return session.get(Run, run_id)
+
+    def runs(self, site: str | None = None, status: str | None = None, limit: int | None = None) -> list[Run]:
+        """Runs, newest first."""
+        query = select(Run).order_by(Run.id.desc()).limit(limit)
+        if site:
+            query = query.where(Run.id.in_(select(RunSite.run_id).where(RunSite.site == site)))
+        if status:
+            query = query.where(Run.status == status)
+        with self.sessions() as session:
+            return list(session.scalars(query))
+
+    def finished_runs(self, run_ids: Iterable[int | None]) -> set[int]:
+        """Which of these runs ended ``finished``: what they fetched was followed to its end."""
+        ids = {run_id for run_id in run_ids if run_id is not None}
+        with self.sessions() as session:
+            return set(session.scalars(select(Run.id).where(Run.id.in_(ids), Run.status == "finished")))
+
+    def interrupted_runs(self, sites: list[str], since: datetime) -> dict[str, list[int]]:
+        """Per site (those that have any), the runs stopped while crawling it since its last finished one,
+        oldest first: ``failed`` or ``cancelled``, started at or after ``since``. A ``running`` run is
+        someone else's (or about to be closed as failed) and neither counts nor ends the series."""
+        query = (select(RunSite.site, Run.id, Run.status).join(Run, Run.id == RunSite.run_id)
+                 .where(RunSite.site.in_(sites),
+                        or_(Run.status == "finished", and_(Run.status.in_(INTERRUPTED), Run.started_at >= since)))
+                 .order_by(Run.id))
+        found: dict[str, list[int]] = {}
+        with self.engine.connect() as conn:
+            for site, run_id, status in conn.execute(query):
+                if status == "finished":
+                    found.pop(site, None)
+                else:
+                    found.setdefault(site, []).append(run_id)
+        return found
+
+    # -- captures ---------------------------------------------------------------------------
+    def discovered_lists(self, site: str) -> list[str]:
+        query = select(DiscoveredList.url).where(DiscoveredList.site == site).order_by(DiscoveredList.id)
+        with self.sessions() as session:
+            return list(session.scalars(query))
+
+    def captures(self, site: str | None = None, year: int | None = None, kind: str | None = None,
+                 run: int | None = None) -> Iterator[Capture]:
+        query = select(Capture).order_by(Capture.id)
+        if site:
+            query = query.where(Capture.site == site)
+        if year:
+            query = query.where(Capture.year == year)
+        if kind:
+            query = query.where(Capture.kind == kind)
+        if run:
+            query = query.where(Capture.run_id == run)
+        with self.sessions() as session:
+            yield from session.scalars(query.execution_options(yield_per=500))
+
+    def captures_of(self, url: str) -> list[Capture]:
+        """Every capture of ``url`` as requested or as redirected to, oldest first, whatever variant of it was
+        asked (http/https, ``www.``, host case, default port, #fragment: archive.urlkey)."""
+        key = url_key(safe_url_string(url))  # 年报.pdf as typed, %E5%B9%B4%E6%8A%A5.pdf as crawled
+        query = (select(Capture).where((Capture.url_key == key) | (Capture.final_url_key == key))
+                 .order_by(Capture.fetched_at, Capture.id))
+        with self.sessions() as session:
+            return list(session.scalars(query))
+
+    def held_captures(self, url: str) -> list[Capture]:
+        """The captures of ``url`` that have a body to give (not a 404/410 that said it is gone), oldest first."""
+        return [c for c in self.captures_of(url) if c.novelty != "gone"]
+
+    def latest_capture(self, url: str) -> Capture | None:
+        held = self.held_captures(url)
+        return held[-1] if held else None
+
+    def known_urls(self, sites: list[str]) -> dict[str, Capture]:
+        """Each URL of these sites with a body in the archive, and its newest capture (what a recrawl asks after).
+
+        Only the newest capture of each URL is read: weekly revisits add rows, not work here.
+        """
+        newest = select(func.max(Capture.id)).where(Capture.site.in_(sites)).group_by(Capture.url)
+        known: dict[str, Capture] = {}
+        with self.sessions() as session:
+            for capture in session.scalars(select(Capture).where(Capture.id.in_(newest)).order_by(Capture.id)):
+                if capture.novelty != "gone":
+                    known[capture.url] = capture
+                    known.setdefault(capture.final_url, capture)
+        return known
+
+    def replayable(self, runs_by_site: dict[str, list[int]]) -> dict[str, Capture]:
+        """The newest list and report capture with a body (200, or a 304 that repeats one) of each URL (as
+        requested) these runs fetched for these sites: the pages an interrupted crawl had read, which lead to the
+        rest, read back from the archive by the crawl that goes on from it (crawler.downloadermiddlewares.replay)."""
+        if not any(runs_by_site.values()):
+            return {}
+        newest = (select(func.max(Capture.id))
+                  .where(Capture.kind.in_(("list", "report")), Capture.status.in_((200, 304)),
+                         _fetched_by(runs_by_site))
+                  .group_by(Capture.url))
+        with self.sessions() as session:
+            return {c.url: c for c in session.scalars(select(Capture).where(Capture.id.in_(newest)))}
+
+    def recorded(self, runs_by_site: dict[str, list[int]]) -> set[tuple[str, str]]:
+        """(URL as requested, sha256) of every capture these runs recorded for these sites: what a crawl going on
+        from them fetches again (in flight when they died, or not read back: a POST) is not recorded twice."""
+        if not any(runs_by_site.values()):
+            return set()
+        query = select(Capture.url, Capture.sha256).where(_fetched_by(runs_by_site))
+        with self.engine.connect() as conn:
+            return {(url, digest) for url, digest in conn.execute(query)}
+
+    # -- the check schedule -----------------------------------------------------------------
+    def next_checks(self, sites: list[str]) -> dict[str, datetime]:
+        """URL (as requested) → when it is next due, for every report, attachment and page of these sites."""
+        query = select(UrlCheck.url, UrlCheck.next_check_at).where(UrlCheck.site.in_(sites))
+        with self.engine.connect() as conn:
+            return {url: moment for url, moment in conn.execute(query)}
+
+    def url_check(self, url: str) -> UrlCheck | None:
+        """The check schedule of ``url`` (any variant of it, as captures_of), the most recently checked."""
+        key = url_key(safe_url_string(url))
+        query = select(UrlCheck).where(UrlCheck.url_key == key).order_by(UrlCheck.checked_at.desc()).limit(1)
+        with self.sessions() as session:
+            return session.scalar(query)
+
+    # -- objects, audits, failures, the parse queue -----------------------------------------
+    def objects(self) -> dict[str, int]:
+        """Every object the catalog refers to (bodies and run logs), with its size when known."""
+        with self.sessions() as session:
+            found = {digest: size for digest, size in session.execute(
+                select(Capture.sha256, func.max(Capture.size)).group_by(Capture.sha256))}
+            for digest in session.scalars(select(Run.log_sha256).where(Run.log_sha256.is_not(None))):
+                found.setdefault(digest, None)
+        return found
+
+    def referrers(self, sha256: str, limit: int = 20) -> list[dict[str, Any]]:
+        """Who refers to an object: captures (site, URL, time) and runs whose log it is."""
+        with self.sessions() as session:
+            rows = [{"capture": c.id, "site": c.site, "url": c.url, "fetched_at": isoformat(c.fetched_at)}
+                    for c in session.scalars(select(Capture).where(Capture.sha256 == sha256)
+                                             .order_by(Capture.id).limit(limit))]
+            rows += [{"run_log": run_id} for run_id in session.scalars(select(Run.id).where(Run.log_sha256 == sha256))]
+        return rows
+
+    def audits(self, limit: int = 20) -> list[FixityAudit]:
+        with self.sessions() as session:
+            return list(session.scalars(select(FixityAudit).order_by(FixityAudit.id.desc()).limit(limit)))
+
+    def failures(self, run: int | None = None, site: str | None = None) -> list[Failure]:
+        query = select(Failure).order_by(Failure.id)
+        if run:
+            query = query.where(Failure.run_id == run)
+        if site:
+            query = query.where(Failure.site == site)
+        with self.sessions() as session:
+            return list(session.scalars(query))
+
+    def parse_queue(self, state: str | None = "pending") -> list[dict[str, Any]]:
+        query = select(ParseRequest, Capture).join(Capture).order_by(ParseRequest.id)
+        if state:
+            query = query.where(ParseRequest.state == state)
+        with self.sessions() as session:
+            return [
+                {"id": req.id, "capture": cap.id, "sha256": req.sha256, "state": req.state,
+                 "enqueued_at": isoformat(req.enqueued_at), "url": cap.url, "site": cap.site,
+                 "kind": cap.kind, "content_type": cap.content_type, "year": cap.year,
+                 "agency": cap.agency, "title": cap.title}
+                for req, cap in session.execute(query)
+            ]
+
+    def site_summary(self, run: int) -> dict[str, dict[str, int]]:
+        """Per site: captures by kind and failures, for the end-of-crawl table."""
+        summary: dict[str, dict[str, int]] = {}
+        with self.sessions() as session:
+            rows = session.execute(select(Capture.site, Capture.kind, func.count()).where(Capture.run_id == run)
+                                   .group_by(Capture.site, Capture.kind))
+            for site, kind, count in rows:
+                summary.setdefault(site, {})[kind] = count
+            rows = session.execute(select(Failure.site, func.count()).where(Failure.run_id == run)
+                                   .group_by(Failure.site))
+            for site, count in rows:
+                summary.setdefault(site, {})["errors"] = count
+        return summary
+
+
+def _fetched_by(runs_by_site: dict[str, list[int]]) -> Any:
+    """Captures these runs made for these sites (a site's runs only for it: a run may have crawled others)."""
+    return or_(*(and_(Capture.site == site, Capture.run_id.in_(runs)) for site, runs in runs_by_site.items() if runs))

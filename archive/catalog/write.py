@@ -1,0 +1,194 @@
+"""The catalog's write path: runs, and the captures a crawl records with their parse requests,
+failures and check schedule, each batch in one transaction."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections import Counter
+from collections.abc import Iterable
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import sessionmaker
+
+from archive.urlkey import url_key
+from nianbao.processes import alive
+
+from .models import (
+    GONE_STATUSES,
+    PARSED_KINDS,
+    Capture,
+    DiscoveredList,
+    Failure,
+    FixityAudit,
+    ParseRequest,
+    Run,
+    RunSite,
+    UrlCheck,
+    utcnow,
+)
+from .recheck import RecheckPolicy
+
+_DIALECT_INSERT = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
+
+
+class Writes:
+    engine: Engine
+    sessions: sessionmaker
+
+    # -- runs -------------------------------------------------------------------------------
+    def start_run(self, sites: list[str], trigger: str = "manual") -> int:
+        with self.sessions.begin() as session:
+            run = Run(sites=sites, trigger=trigger, host=socket.gethostname(), pid=os.getpid(), updated_at=utcnow())
+            session.add(run)
+            session.flush()
+            session.add_all(RunSite(run_id=run.id, site=site) for site in sites)
+            return run.id
+
+    def update_run(self, run_id: int, stats: dict[str, Any]) -> None:
+        """A running run's figures so far (live progress)."""
+        with self.sessions.begin() as session:
+            session.execute(update(Run).where(Run.id == run_id).values(stats=stats, updated_at=utcnow()))
+
+    def finish_run(self, run_id: int, status: str, stats: dict[str, Any], log_sha256: str | None = None) -> None:
+        with self.sessions.begin() as session:
+            run = session.get(Run, run_id)
+            run.status, run.stats, run.log_sha256 = status, stats, log_sha256
+            run.finished_at = run.updated_at = utcnow()
+
+    def close_open_run(self, run_id: int | None, why: str) -> None:
+        """A run its crawl never closed (a signal while Scrapy was starting): cancelled, saying why."""
+        with self.sessions.begin() as session:
+            run = session.get(Run, run_id) if run_id else None
+            if run is not None and run.status == "running":
+                run.status, run.finished_at, run.stats = "cancelled", utcnow(), {**run.stats, "stopped": why}
+
+    def set_run_log(self, run_id: int, log_sha256: str) -> None:
+        """The stored log of a run that ended without storing its own (stopped hard, or killed)."""
+        with self.sessions.begin() as session:
+            session.execute(update(Run).where(Run.id == run_id, Run.log_sha256.is_(None)).values(log_sha256=log_sha256))
+
+    def end_dead_runs(self) -> list[int]:
+        """Runs left ``running`` by a crawl process of this host that is gone (killed, machine reset): failed."""
+        host, ended = socket.gethostname(), []
+        with self.sessions.begin() as session:
+            for run in session.scalars(select(Run).where(Run.status == "running", Run.host == host)):
+                if run.pid is not None and not alive(run.pid):
+                    run.status, run.finished_at = "failed", utcnow()
+                    run.stats = {**run.stats, "stopped": f"the crawl process ({run.pid}) ended without closing the run"}
+                    ended.append(run.id)
+        return ended
+
+    # -- captures ---------------------------------------------------------------------------
+    def record(self, captures: Iterable[dict[str, Any]] = (), failures: Iterable[dict[str, Any]] = (),
+               recheck: RecheckPolicy = RecheckPolicy()) -> Counter[str]:  # noqa: B008 - frozen, shared
+        """Commit captures, their parse requests, their URLs' next checks and failures in one transaction;
+        count what is new.
+
+        Rows are plain dicts of column values, inserted in bulk (one statement per table): the
+        crawl records a row per body, and ORM objects would cost more than the fetch. A body
+        already queued once (the same report crawled again) is not queued again: the parser's
+        result for those bytes stands. Each capture not of kind ``list`` moves its URL's next check
+        (``recheck``: sooner after a change, later while unchanged). Returns counts by ``new/KIND``
+        (a URL first captured) and ``changed/KIND`` (a body not seen at its URL before), and of
+        ``new_bodies`` and ``new_bytes`` the archive did not hold before.
+        """
+        captures, failures = list(captures), list(failures)
+        now = utcnow()
+        counts: Counter[str] = Counter()
+        for capture in captures:
+            capture["url_key"] = url_key(capture["url"])
+            capture["final_url_key"] = url_key(capture["final_url"]) if capture.get("final_url") else None
+        with self.engine.begin() as conn:
+            if captures:
+                _mark_novelty(conn, captures, counts)
+                ids = conn.execute(insert(Capture).returning(Capture.id, sort_by_parameter_order=True),
+                                   captures).scalars().all()
+                parsed = {c["sha256"] for c in captures if _parsed(c)}
+                queued = set(conn.scalars(select(ParseRequest.sha256).where(ParseRequest.sha256.in_(parsed))))
+                requests = []
+                for capture_id, capture in zip(ids, captures, strict=True):
+                    if _parsed(capture) and capture["sha256"] not in queued:
+                        queued.add(capture["sha256"])
+                        requests.append({"capture_id": capture_id, "sha256": capture["sha256"],
+                                         "state": "pending", "enqueued_at": now})
+                if requests:
+                    conn.execute(insert(ParseRequest), requests)
+                _schedule_checks(conn, captures, recheck)
+            if failures:
+                conn.execute(insert(Failure), [{"at": now, **f} for f in failures])
+        return counts
+
+    def record_list(self, site: str, url: str, run_id: int | None) -> None:
+        with self.sessions.begin() as session:
+            known = session.scalar(select(DiscoveredList.id).where(DiscoveredList.site == site,
+                                                                   DiscoveredList.url == url))
+            if known is None:
+                session.add(DiscoveredList(site=site, url=url, run_id=run_id))
+
+    def record_audit(self, **facts: Any) -> int:
+        with self.sessions.begin() as session:
+            audit = FixityAudit(**facts)
+            session.add(audit)
+            session.flush()
+            return audit.id
+
+
+def _mark_novelty(conn: Connection, captures: list[dict[str, Any]], counts: Counter[str]) -> None:
+    """Set each row's ``novelty`` against what the catalog holds, and count what is new."""
+    urls = {c["url"] for c in captures}
+    seen: dict[str, set[str]] = {}
+    query = select(Capture.url, Capture.sha256).where(Capture.url.in_(urls), Capture.status.not_in(GONE_STATUSES))
+    for url, digest in conn.execute(query):
+        seen.setdefault(url, set()).add(digest)
+    digests = {c["sha256"] for c in captures}
+    stored = set(conn.scalars(select(Capture.sha256).where(Capture.sha256.in_(digests)).distinct()))
+    for capture in captures:
+        bodies = seen.setdefault(capture["url"], set())
+        if capture["status"] in GONE_STATUSES:  # the page went away; what it held before stays
+            capture["novelty"] = "gone"
+            counts[f"gone/{capture['kind']}"] += 1
+            continue
+        capture["novelty"] = "same" if capture["sha256"] in bodies else "changed" if bodies else "new"
+        bodies.add(capture["sha256"])
+        if capture["novelty"] != "same":
+            counts[f"{capture['novelty']}/{capture['kind']}"] += 1
+        if capture["sha256"] not in stored:
+            stored.add(capture["sha256"])
+            counts["new_bytes"] += capture["size"]
+            counts["new_bodies"] += 1
+
+
+def _schedule_checks(conn: Connection, captures: list[dict[str, Any]], recheck: RecheckPolicy) -> None:
+    """Each checked URL's row in url_checks, upserted in bulk after one select of the rows there were."""
+    checked = [c for c in captures if c["kind"] != "list"]
+    if not checked:
+        return
+    upsert = _DIALECT_INSERT[conn.dialect.name](UrlCheck)
+    query = select(UrlCheck.site, UrlCheck.url, UrlCheck.interval, UrlCheck.changed_at).where(
+        UrlCheck.url.in_({c["url"] for c in checked}))
+    previous = {(site, url): {"interval": interval, "changed_at": changed_at}
+                for site, url, interval, changed_at in conn.execute(query)}
+    written: dict[tuple[str, str], dict[str, Any]] = {}
+    for capture in sorted(checked, key=lambda c: c["fetched_at"]):  # a URL twice in a batch: in time order
+        key = (capture["site"], capture["url"])
+        before = written.get(key) or previous.get(key)
+        interval = recheck.interval(capture["novelty"], before["interval"] if before else None, capture.get("year"),
+                                    capture["fetched_at"])
+        changed = capture["novelty"] in ("new", "changed")
+        written[key] = {"site": key[0], "url": key[1], "url_key": capture["url_key"], "kind": capture["kind"],
+                        "checked_at": capture["fetched_at"],
+                        "changed_at": capture["fetched_at"] if changed else before and before["changed_at"],
+                        "interval": interval, "next_check_at": capture["fetched_at"] + timedelta(seconds=interval)}
+    conn.execute(upsert.on_conflict_do_update(
+        index_elements=[UrlCheck.site, UrlCheck.url],
+        set_={name: upsert.excluded[name] for name in ("url_key", "kind", "checked_at", "changed_at", "interval",
+                                                        "next_check_at")}), list(written.values()))
+
+
+def _parsed(capture: dict[str, Any]) -> bool:
+    return capture["kind"] in PARSED_KINDS and capture["novelty"] != "gone"

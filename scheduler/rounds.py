@@ -1,0 +1,315 @@
+"""Rounds: due sites gathered into crawls of many sites each, the one path of the service and of
+``nianbao schedule round``.
+
+Why: a crawl process is one Scrapy reactor on one core, and Scrapy's downloader paces each host in
+its own slot, so one process over many sites keeps its core busy while every host waits out its
+delay (26.6 requests/s for 24 sites in one crawl, 3.9 with a process per site). A site that comes
+due is therefore not started at once: it waits in the due set until no other site came due for
+NIANBAO_ROUND_GATHER seconds (or the first has waited NIANBAO_ROUND_GATHER_MAX), then the gathered
+sites are split over the free crawl slots (NIANBAO_SCHEDULE_MAX_CRAWLS: a process per core), at
+most NIANBAO_ROUND_SITES to a crawl (a crawl holds its sites' known URLs in memory); what does not
+fit waits for the next free slot. A site in one of these crawls waits for it to end before it is
+crawled again, and one another process is crawling (its lock held) is left to that crawl.
+
+Each crawl is a child ``nianbao crawl --trigger schedule … --site A --site B …`` (the ids on its
+command line: 1,500 of them are ~40 KB, far below ARG_MAX), so it records one run with a row per
+site, its log and its figures like any crawl, and whatever happens in it never reaches the service.
+Its output goes to ``NIANBAO_HOME/logs/schedule/crawl-TIME-PID-N.log``; ``logs/schedule/sites/SITE.log``
+has a line per crawl of the site naming that log.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import resource
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import text
+
+from archive.catalog import Catalog, isoformat
+from nianbao.config import Config
+
+from .config import ScheduleSettings
+from .locks import SiteLocks
+
+logger = logging.getLogger("nianbao.scheduler")
+#: ``nianbao crawl``'s exit statuses (nianbao/cli/common.py).
+FINISHED, FAILED, BAD_CONFIG, BUSY = 0, 1, 2, 3
+#: Under NIANBAO_HOME: each crawl's output, and per site the names of its crawls' logs.
+LOGS = Path("logs") / "schedule"
+SITE_LOGS = LOGS / "sites"
+#: Open files a crawl may need: a connection per host in flight and one kept alive per host, for
+#: NIANBAO_ROUND_SITES hosts and more; a soft limit of 1,024 (systemd's default) would refuse connections.
+OPEN_FILES = 65536
+
+
+def ready(first: float, last: float, now: float, gather: float, gather_max: float) -> bool:
+    """Gathered long enough: no site came due for ``gather`` seconds, or the first has waited ``gather_max``."""
+    return now - last >= gather or now - first >= gather_max
+
+
+def split(sites: list[str], slots: int, per_crawl: int) -> list[list[str]]:
+    """The crawls to start now: one on every free slot (every core works), at most ``per_crawl`` sites each.
+
+    Dealt round-robin, so a registry ordered by province (or by size) gives each crawl its share of
+    every kind and the crawls end at about the same time; sites beyond the slots wait for one.
+    """
+    if not sites or slots < 1:
+        return []
+    count = min(slots, len(sites))
+    taken = sites[:count * per_crawl]
+    return [taken[i::count] for i in range(count)]
+
+
+def crawl_env(config: Config) -> dict[str, str]:
+    """The crawls' environment: this one, with the archive this process opened (whatever flags chose it)."""
+    return {**os.environ, "NIANBAO_HOME": str(config.home), "NIANBAO_STORAGE": config.storage,
+            "NIANBAO_CATALOG": config.catalog}
+
+
+def raise_open_files(wanted: int = OPEN_FILES) -> None:
+    """Up to the hard limit, for this process and the crawls it starts (they inherit it)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+
+
+@dataclass
+class Crawl:
+    """One child crawl over ``sites``; ``code`` is its exit status once it ended."""
+
+    number: int
+    sites: list[str]
+    log: Path
+    process: subprocess.Popen[bytes]
+    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    started: float = field(default_factory=time.monotonic)
+    ended: float | None = None
+    code: int | None = None
+    peak_rss: int = 0  # bytes (ru_maxrss of the child)
+    done: threading.Event = field(default_factory=threading.Event)
+
+    @property
+    def seconds(self) -> float:
+        return (self.ended or time.monotonic()) - self.started
+
+    def as_status(self) -> dict[str, Any]:
+        return {"crawl": self.number, "pid": self.process.pid, "sites": self.sites,
+                "started_at": isoformat(self.started_at), "log": str(self.log)}
+
+
+class Dispatcher:
+    """The due set and the crawls started from it; ``run()`` is its loop (the service's thread, or a round's)."""
+
+    def __init__(self, home: Path, settings: ScheduleSettings, crawl_args: list[str], env: dict[str, str],
+                 wanted: Callable[[list[str]], set[str]] | None = None,
+                 ended: Callable[[Crawl], None] | None = None) -> None:
+        self.home, self.settings, self.crawl_args, self.env = home, settings, crawl_args, env
+        #: Which of the gathered sites still want their crawl (the service: those not paused meanwhile).
+        self.wanted = wanted
+        self.ended = ended  # called with each crawl once it ended (outside the lock)
+        self.changed = threading.Condition()  # guards everything below; notified on every change
+        self.due: dict[str, float] = {}  # site → when it came due (monotonic), in the order they came
+        self.last_due = 0.0
+        self.running: dict[int, Crawl] = {}
+        self.finished: deque[Crawl] = deque(maxlen=10_000)
+        self.busy: dict[str, str] = {}  # sites left to another process's crawl, and who holds them
+        self.not_started: list[str] = []  # sites whose crawl could not be started (fork failed …)
+        self.closed = False
+        self.count = 0
+        self.locks = SiteLocks(home)
+        raise_open_files()
+
+    # -- what the service and a round call ---------------------------------------------------------
+    def add(self, site_ids: Iterable[str]) -> None:
+        """Sites due now: crawled in the next round that has room (not twice if already due)."""
+        now = time.monotonic()
+        with self.changed:
+            for site_id in site_ids:
+                self.due.setdefault(site_id, now)
+            self.last_due = now
+            self.changed.notify_all()
+
+    def run(self, until_idle: bool = False) -> None:
+        """Start crawls as sites are gathered, until close() or (``until_idle``) nothing is due or running."""
+        with self.changed:
+            while not self.closed:
+                wait = self._dispatch()
+                if until_idle and not self.due and not self.running:
+                    return
+                self.changed.wait(wait)
+
+    def close(self) -> None:
+        with self.changed:
+            self.closed = True
+            self.changed.notify_all()
+
+    def stop(self, grace: float, force: threading.Event | None = None) -> tuple[list[str], list[Crawl]]:
+        """No more crawls; running ones asked to end (SIGTERM: their runs end 'cancelled', everything fetched
+        kept), killed after ``grace`` seconds or at ``force``. Returns the due sites never started, and the crawls."""
+        with self.changed:
+            self.closed = True
+            crawls = list(self.running.values())
+            unstarted = list(self.due)
+            self.due.clear()
+            self.changed.notify_all()
+        for crawl in crawls:  # the crawl, not its group: one SIGTERM (a second would make Scrapy stop uncleanly)
+            _kill(crawl.process.pid, signal.SIGTERM, group=False)
+        deadline = time.monotonic() + grace
+        for crawl in crawls:
+            while not crawl.done.wait(0.2):
+                if (force is not None and force.is_set()) or time.monotonic() > deadline:
+                    logger.warning("crawl %d (pid %d) did not end in time: killed", crawl.number, crawl.process.pid)
+                    _kill(crawl.process.pid, signal.SIGKILL, group=True)
+                    crawl.done.wait(10)
+                    break
+        return unstarted, crawls
+
+    def status(self) -> dict[str, Any]:
+        with self.changed:
+            return {"crawls": [crawl.as_status() for crawl in self.running.values()], "due": sorted(self.due)}
+
+    # -- inside the loop (the lock held) ---------------------------------------------------------
+    def _dispatch(self) -> float | None:
+        """Start what is ready; returns how long to wait before looking again (None: until something changes)."""
+        inside = {site for crawl in self.running.values() for site in crawl.sites}
+        waiting = [site for site in self.due if site not in inside]
+        free = self.settings.max_crawls - len(self.running)
+        if not waiting or free < 1:
+            return None
+        now, first = time.monotonic(), min(self.due[site] for site in waiting)
+        gather, gather_max = self.settings.gather, self.settings.gather_max
+        if not ready(first, self.last_due, now, gather, gather_max):
+            return max(0.01, min(self.last_due + gather, first + gather_max) - now)
+        came = {site: self.due.pop(site) for site in waiting}
+        sites = waiting
+        if self.wanted is not None:
+            keep = self.wanted(sites)
+            if dropped := [site for site in sites if site not in keep]:
+                logger.info("not crawled, paused or removed since they came due: %s", ", ".join(dropped))
+            sites = [site for site in sites if site in keep]
+        held = self.locks.holders(sites)
+        for site_id, holder in held.items():
+            logger.info("%s: skipped, busy: crawled by %s", site_id, holder)
+        self.busy.update(held)
+        sites = [site for site in sites if site not in held]
+        batches = split(sites, free, self.settings.round_sites)
+        started = {site for batch in batches for site in batch}
+        for site in sites:  # no slot for them yet: the next crawl that has room
+            if site not in started:
+                self.due[site] = came[site]
+        for batch in batches:
+            self._start(batch)
+        return None
+
+    def _start(self, sites: list[str]) -> None:
+        self.count += 1
+        now = datetime.now(UTC)
+        log = self.home / LOGS / f"crawl-{now:%Y%m%dT%H%M%SZ}-{os.getpid()}-{self.count}.log"
+        command = [sys.executable, "-m", "nianbao", "crawl", "--trigger", "schedule", *self.crawl_args,
+                   *(arg for site in sites for arg in ("--site", site))]
+        try:
+            log.parent.mkdir(parents=True, exist_ok=True)
+            with log.open("ab") as out:
+                out.write(f"--- {isoformat(now)} scheduled crawl {self.count} of {len(sites)} site(s): "
+                          f"{' '.join(sites)}\n".encode())
+                out.flush()
+                # Its own session: a Ctrl-C at the terminal reaches the service only, which forwards one SIGTERM.
+                process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                                           env=self.env, start_new_session=True)
+        except OSError as exc:
+            logger.error("crawl of %s not started: %s", ", ".join(sites), exc)
+            self.not_started += sites
+            return
+        crawl = self.running[self.count] = Crawl(self.count, sites, log, process, started_at=now)
+        self._index(crawl)
+        threading.Thread(target=self._wait, args=(crawl,), name=f"crawl-{crawl.number}", daemon=True).start()
+        logger.info("crawl %d started (pid %d): %d site(s): %s", crawl.number, process.pid, len(sites),
+                    _names(sites))
+
+    def _index(self, crawl: Crawl) -> None:
+        """A line per crawl in each site's file, naming the crawl's log: how a site's log is found."""
+        directory = self.home / SITE_LOGS
+        line = f"{isoformat(crawl.started_at)} crawl {crawl.number} (pid {crawl.process.pid}, " \
+               f"{len(crawl.sites)} site(s)): {crawl.log}\n"
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            for site in crawl.sites:
+                with (directory / f"{site}.log").open("a", encoding="utf-8") as index:
+                    index.write(line)
+        except OSError as exc:
+            logger.warning("sites' log index not written in %s: %s", directory, exc)
+
+    def _wait(self, crawl: Crawl) -> None:
+        _pid, status, usage = os.wait4(crawl.process.pid, 0)  # wait4: the child's own peak memory too
+        code = os.waitstatus_to_exitcode(status)
+        crawl.process.returncode = code
+        with self.changed:
+            crawl.code, crawl.ended, crawl.peak_rss = code, time.monotonic(), usage.ru_maxrss * 1024
+            self.running.pop(crawl.number, None)
+            self.finished.append(crawl)
+            self.changed.notify_all()
+        crawl.done.set()
+        if self.ended is not None:
+            self.ended(crawl)
+
+
+def crawl_figures(catalog: Catalog, crawl: Crawl) -> dict[str, Any]:
+    """What a round prints for one crawl: its run (found by the child's pid) and that run's figures."""
+    since = crawl.started_at.replace(tzinfo=None)
+    runs = [run for run in catalog.runs(limit=500) if run.pid == crawl.process.pid and run.started_at >= since]
+    run = min(runs, key=lambda r: r.id) if runs else None
+    stats = run.stats if run is not None else {}
+    captures = 0
+    if run is not None:
+        with catalog.engine.connect() as connection:
+            captures = connection.execute(text("SELECT count(*) FROM captures WHERE run_id = :run"),
+                                          {"run": run.id}).scalar_one()
+    requests = int(stats.get("requests", 0))
+    return {"crawl": crawl.number, "run": run.id if run else None, "sites": crawl.sites,
+            "status": run.status if run else ("busy" if crawl.code == BUSY else "not started"),
+            "exit": crawl.code, "requests": requests, "captures": captures, "errors": int(stats.get("errors", 0)),
+            "seconds": round(crawl.seconds, 2), "requests_per_s": round(requests / crawl.seconds, 2)
+            if crawl.seconds else 0.0, "peak_rss_mb": round(crawl.peak_rss / 2**20, 1),
+            "busiest_second": stats.get("busiest_second", 0), "log": str(crawl.log)}
+
+
+def _names(sites: list[str], at_most: int = 8) -> str:
+    shown = ", ".join(sites[:at_most])
+    return shown + (f" … (+{len(sites) - at_most})" if len(sites) > at_most else "")
+
+
+def _kill(pid: int, sig: signal.Signals, group: bool) -> None:
+    try:
+        if group:  # the crawl leads its own process group: its browser goes with it
+            os.killpg(pid, sig)
+        else:
+            os.kill(pid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def round_figures(catalog: Catalog, dispatcher: Dispatcher, sites: int) -> dict[str, Any]:
+    """A round's figures: per crawl (crawl_figures), and in all; requests/s over the crawls' span."""
+    crawls = sorted(dispatcher.finished, key=lambda c: c.number)
+    rows = [crawl_figures(catalog, crawl) for crawl in crawls]
+    begun = min((c.started for c in crawls), default=0.0)
+    seconds = max((c.started + c.seconds for c in crawls), default=0.0) - begun
+    requests = sum(row["requests"] for row in rows)
+    return {"sites": sites, "crawls": rows, "requests": requests, "captures": sum(row["captures"] for row in rows),
+            "errors": sum(row["errors"] for row in rows), "seconds": round(seconds, 2),
+            "requests_per_s": round(requests / seconds, 2) if seconds else 0.0,
+            "peak_rss_mb": max((row["peak_rss_mb"] for row in rows), default=0.0),
+            "busy": dict(sorted(dispatcher.busy.items())), "not_started": list(dispatcher.not_started)}
