@@ -19,9 +19,7 @@ import docx
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import inspect
 
-from archive.catalog import Catalog
 from crawler.doctext import file_text, page_text
 from crawler.judge import judge, markers
 from crawler.titles import normalize
@@ -205,12 +203,3 @@ def test_the_crawl_records_what_the_document_says(home_env, tmp_path):
     assert (docx_file["year"], docx_file["year_source"]) == (2021, "document"), docx_file
     documents = run_nianbao("archive", "documents", "--site", "hebao", "--json", env=home_env).stdout.decode()
     assert {"document", "title"} <= {json.loads(d)["year_source"] for d in documents.splitlines()}
-
-
-def test_a_catalog_from_before_the_judge_gets_its_columns(tmp_path):
-    url = f"sqlite:///{tmp_path}/catalog.sqlite3"
-    with Catalog(url).engine.begin() as conn:
-        conn.exec_driver_sql("ALTER TABLE captures DROP COLUMN year_source")
-        conn.exec_driver_sql("ALTER TABLE captures DROP COLUMN judgement")
-    reopened = Catalog(url)
-    assert {"year_source", "judgement"} <= {c["name"] for c in inspect(reopened.engine).get_columns("captures")}

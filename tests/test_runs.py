@@ -11,7 +11,6 @@ import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import inspect
 from sqlalchemy.exc import OperationalError
 
 from archive.catalog import Catalog, CatalogError
@@ -169,22 +168,3 @@ def test_a_run_whose_process_died_is_marked_failed(home_env):
     assert run["status"] == "failed" and "ended without closing the run" in run["stats"]["stopped"]
     missing = run_nianbao("runs", "show", "99", env=home_env, check=False)
     assert missing.returncode == 1 and b"no run 99" in missing.stderr
-
-
-def test_a_catalog_from_an_earlier_version_gets_the_new_columns(tmp_path):
-    url = f"sqlite:///{tmp_path}/catalog.sqlite3"
-    catalog = Catalog(url)
-    old_run = catalog.start_run(["wanzai", "xunwu"])
-    with catalog.engine.begin() as conn:
-        conn.exec_driver_sql("ALTER TABLE captures DROP COLUMN novelty")
-        conn.exec_driver_sql("ALTER TABLE runs DROP COLUMN log_sha256")
-        conn.exec_driver_sql("DROP TABLE run_sites")
-        conn.exec_driver_sql("DROP INDEX ix_captures_final_url")
-    catalog.engine.dispose()
-    reopened = Catalog(url)
-    assert "novelty" in {c["name"] for c in inspect(reopened.engine).get_columns("captures")}
-    assert "ix_captures_final_url" in {i["name"] for i in inspect(reopened.engine).get_indexes("captures")}
-    assert [r.id for r in reopened.runs(site="xunwu")] == [old_run]  # its sites, from before run_sites
-    run_id = reopened.start_run(["wanzai"])
-    reopened.finish_run(run_id, "finished", {}, "ab" * 32)
-    assert reopened.run(run_id).log_sha256 == "ab" * 32

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import shutil
 import subprocess
 import sys
 import time
@@ -54,8 +55,11 @@ def archive(s3_server, tmp_path_factory) -> dict[str, Any]:
     with SimulatorServer(world) as server:
         crawl = ["crawl", "--sites", str(registry), "--proxy", server.proxy_url, *FAST]
         # first, so that nothing is known yet: every body must be stored, and cannot be
-        run_nianbao(*crawl, "--site", "xunwu", "--site", "gone", check=False, timeout=120,
+        run_nianbao(*crawl, "--site", "xunwu", "--site", "gone", "-s", "NIANBAO_OUTAGE_MAX=1", check=False, timeout=120,
                     env={**env, "NIANBAO_STORAGE": broken.as_uri(), "NIANBAO_CATALOG": f"sqlite:///{home}/catalog.sqlite3"})
+        # What it fetched waits in the spool for storage to come back (tests/test_outage.py drains one); here the
+        # run is to stay as it failed, so the next crawls must not drain it into their own figures.
+        shutil.rmtree(home / "spool")
         run_nianbao(*crawl, env=env, timeout=120)
         run_nianbao(*crawl, "--site", "gone", env=env, timeout=120)
     (home / "logs" / f"run-{FINISHED}.jsonl").unlink()  # that log now lives only in object storage
@@ -164,9 +168,8 @@ def test_sites_failures_coverage_and_flags(server, archive):
     assert (latest["reason"], latest["sites"], latest["failures"][0]["url"]) == ("HTTP 404", ["gone"], GONE_URL)
     assert latest["count"] == 1 and latest["failures"][0]["run"] == GONE_ALONE
     groups = {g["reason"]: g for g in api(server, f"/api/failures?run={FAILED}")}
-    assert groups["not archived"]["sites"] == ["xunwu"] and groups["not archived"]["count"] >= 20
-    assert groups["HTTP 404"]["failures"][0]["url"] == GONE_URL
-    assert len(api(server, f"/api/failures?run={FAILED}&per_reason=3")[0]["failures"]) == 3
+    # Storage away is the run's failure, not its URLs': what it fetched meanwhile was spooled, not lost.
+    assert set(groups) == {"HTTP 404"} and groups["HTTP 404"]["failures"][0]["url"] == GONE_URL
     grid = api(server, "/api/coverage?flagged=true")
     assert grid["due_year"] == 2024 and grid["years"] == list(range(2019, 2025))
     assert [s["id"] for s in grid["sites"]] == ["gone"] and set(grid["sites"][0]["reports"].values()) == {0}
@@ -317,7 +320,6 @@ def test_dashboard_in_chromium(server, archive):
             expect(page.locator("h1")).to_contain_text(f"Failures of run {FAILED}")
             expect(page.locator("section.reason h2", has_text="HTTP 404")).to_contain_text("gone")
             expect(page.locator("section.reason", has_text="HTTP 404")).to_contain_text(GONE_URL)
-            expect(page.locator("section.reason h2", has_text="not archived")).to_contain_text("xunwu")
 
             page.click("nav >> text=Coverage")
             expect(page.locator("table.coverage tbody tr")).to_have_count(3)
