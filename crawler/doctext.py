@@ -19,6 +19,9 @@ from typing import Any
 from lxml import html as lxml_html
 
 logger = logging.getLogger(__name__)
+#: pdfminer says at DEBUG what it does with every object of a PDF: ~500,000 lines for one county's crawl at
+#: ``--log-level DEBUG``, drowning the crawl's own. Its warnings (a broken file) still show.
+logging.getLogger("pdfminer").setLevel(logging.WARNING)
 
 _HIDDEN = ("script", "style", "noscript", "template", "head")
 #: Runs of UTF-16LE text in an OLE2 Word/WPS file: CJK (high byte 4e–9f), ASCII, 、。《》 (30xx), full-width (ffxx).

@@ -190,6 +190,7 @@ EXTENSIONS = {
     "crawler.extensions.throttle.AutoThrottle": 0,  # the same, learning from 304s too
     "crawler.extensions.progress.Progress": 500,
     "crawler.extensions.hostrate.HostRate": 505,  # the busiest second per host, for the run's figures
+    "crawler.extensions.pacing.AnswerPacing": 506,  # a host's delay from its last answer
     "crawler.extensions.runlog.RunLog": 510,
     "crawler.extensions.unreachable.Unreachable": 520,
 }

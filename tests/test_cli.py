@@ -88,17 +88,18 @@ def test_crawl_refuses_what_cannot_work(home_env, tmp_path, world):
     assert not Path(home_env["NIANBAO_HOME"]).exists()
 
 
-def test_any_storage_error_stops_the_crawl(home_env, tmp_path, world):
+def test_a_store_that_stays_unwritable_stops_the_crawl_after_the_outage_bound(home_env, tmp_path, world):
     home = Path(home_env["NIANBAO_HOME"])
     (home / "objects").mkdir(parents=True)
     (home / "objects" / "sha256").write_text("a file where a directory belongs")
     registry = tmp_path / "sites.yaml"
     registry.write_text(world.registry_yaml(), "utf-8")
     with SimulatorServer(world) as server:
-        result = run_nianbao("crawl", "--sites", str(registry), "--proxy", server.proxy_url, *FAST, env=home_env,
-                             check=False)
+        result = run_nianbao("crawl", "--sites", str(registry), "--proxy", server.proxy_url, *FAST,
+                             "-s", "NIANBAO_OUTAGE_MAX=2", env=home_env, check=False)
     out = result.stdout.decode()
     assert result.returncode == 1 and "storage unavailable" in out and "Not a directory" in out
+    assert "NIANBAO_OUTAGE_MAX" in out
     assert run_nianbao("archive", "list", env=home_env).stdout == b""  # nothing recorded without its object
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import random
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -39,32 +40,43 @@ def _archive(home) -> tuple[Counter, set[str], Catalog]:
     return captures, {c.url for c in catalog.captures()}, catalog
 
 
+def _captures(home) -> int:
+    """Captures recorded so far (0 before the catalog has its tables), read as the crawl goes."""
+    try:
+        with sqlite3.connect(f"file:{home}/catalog.sqlite3?mode=ro", uri=True) as db:
+            return db.execute("SELECT count(*) FROM captures").fetchone()[0]
+    except sqlite3.Error:
+        return 0
+
+
 @pytest.fixture(scope="module")
 def crawls(tmp_path_factory):
-    world = build_world(counties=3)
+    world = build_world(counties=4)
     tmp = tmp_path_factory.mktemp("resume")
     registry = tmp / "sites.yaml"
     registry.write_text(world.registry_yaml(), "utf-8")
     whole_env, killed_env = nianbao_env(tmp / "whole"), nianbao_env(tmp / "killed")
     with SimulatorServer(world) as server:
         args = ["crawl", "--sites", str(registry), "--proxy", server.proxy_url, *PACE]
-        started = time.monotonic()
         run_nianbao(*args, env=whole_env)
-        took = time.monotonic() - started
         whole_requests = len(server.requests_snapshot())
         server.clear_requests()
+        # Killed when the archive holds a random share of what the whole crawl recorded: mid-crawl, whatever
+        # the machine's speed (each restart goes on, so the shares grow).
+        total = _captures(tmp / "whole")
         rng = random.Random(11)
-        moments = sorted(rng.uniform(0.25, 0.6) * took for _ in range(KILLS))
+        targets = [round((share + rng.uniform(-0.08, 0.08)) * total) for share in (0.2, 0.45, 0.7)][:KILLS]
         kills = 0
-        for moment in moments:
+        for target in targets:
             crawl = subprocess.Popen([sys.executable, "-m", "nianbao", *args], env=killed_env, cwd=ROOT,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            try:
-                crawl.wait(moment)  # ended before the kill: nothing left to resume (the test says so below)
-            except subprocess.TimeoutExpired:
+            deadline = time.monotonic() + 120
+            while crawl.poll() is None and _captures(tmp / "killed") < target and time.monotonic() < deadline:
+                time.sleep(0.02)
+            if crawl.poll() is None:
                 crawl.send_signal(signal.SIGKILL)
-                crawl.wait()
                 kills += 1
+            crawl.wait()
         last = run_nianbao(*args, env=killed_env)
         killed_requests = len(server.requests_snapshot())
     return {"world": world, "whole": tmp / "whole", "killed": tmp / "killed", "kills": kills, "last": last,

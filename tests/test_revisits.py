@@ -88,5 +88,6 @@ def test_history_shows_the_next_check(weeks, tmp_path):
     env = nianbao_env(tmp_path)
     env["NIANBAO_CATALOG"] = catalog.url
     env["NIANBAO_HOME"] = str(catalog.engine.url.database).rsplit("/", 1)[0]
-    shown = run_nianbao("archive", "history", corrected, env=env).stdout.decode()
+    shown = run_nianbao("archive", "history", corrected, env=env)
+    shown = (shown.stdout + shown.stderr).decode()
     assert "next check" in shown.lower()

@@ -55,7 +55,7 @@ def archive(s3_server, tmp_path_factory) -> dict[str, Any]:
     with SimulatorServer(world) as server:
         crawl = ["crawl", "--sites", str(registry), "--proxy", server.proxy_url, *FAST]
         # first, so that nothing is known yet: every body must be stored, and cannot be
-        run_nianbao(*crawl, "--site", "xunwu", "--site", "gone", "-s", "NIANBAO_OUTAGE_MAX=1", check=False, timeout=120,
+        run_nianbao(*crawl, "--site", "xunwu", "--site", "gone", "-s", "NIANBAO_OUTAGE_MAX=3", check=False, timeout=120,
                     env={**env, "NIANBAO_STORAGE": broken.as_uri(), "NIANBAO_CATALOG": f"sqlite:///{home}/catalog.sqlite3"})
         # What it fetched waits in the spool for storage to come back (tests/test_outage.py drains one); here the
         # run is to stay as it failed, so the next crawls must not drain it into their own figures.

@@ -1,10 +1,9 @@
 """The busiest second per host: the figure that shows a crawl was polite.
 
-Each request is counted in the whole second its host's download slot let it go — the moment
-DOWNLOAD_DELAY (and a site's ``delay:``, and AutoThrottle) pace — whatever became of it: an
-answer, a timeout, a refused connection. The download handler calls ``sent()`` as it starts a
-request (the event loop gets to it a few milliseconds after the slot's decision, so that moment
-itself would let two requests a second apart look like two in one second). The most any host got
+Each request is counted in the whole second the download handler sent it (``sent()``, as the
+host would see it), whatever became of it: an answer, a timeout, a refused connection. The delay
+counts from a host's last answer (crawler.extensions.pacing), so requests a delay apart at the host
+are a delay apart here. The most any host got
 in one second goes to the stats (``nianbao/busiest_second`` and, per host,
 ``nianbao/busiest_second/HOST``), and from there into the run's figures (crawler.runfigures).
 """
@@ -19,15 +18,11 @@ from scrapy.crawler import Crawler
 from scrapy.utils.httpobj import urlparse_cached
 
 SENT_AT = "nianbao_sent_at"
-#: The wall clock of Scrapy's monotonic one (slots keep monotonic times), fixed once: gaps between requests stay exact.
-_WALL = time.time() - time.monotonic()
 
 
 def sent(crawler: Crawler, request: Request) -> None:
-    """Stamp ``request`` (the download handler, as the request goes) with when its download slot let it go."""
-    slot = crawler.engine.downloader.slots.get(request.meta.get("download_slot", "")) if crawler.engine else None
-    # The slot's last decision is this request's: the next one waits for the delay, or (no delay) went with it.
-    request.meta[SENT_AT] = slot.lastseen + _WALL if slot is not None and slot.lastseen else time.time()
+    """Stamp ``request`` (the download handler, as the request goes) with the moment it goes to the wire."""
+    request.meta[SENT_AT] = time.time()
 
 
 class HostRate:

@@ -147,7 +147,7 @@ class ArchivePipeline:
 
     async def _record_failure(self, failure: FetchFailure) -> None:
         row = self._failure_row(failure)
-        if not self.outages.active:
+        if not self.outages.catalog_away:
             try:
                 await self._loop.run_in_executor(self.catalog_pool, lambda: self.catalog.record(failures=[row]))
                 return
@@ -159,7 +159,7 @@ class ArchivePipeline:
         await self._spool(self._spool_rows, {"failures": [row]})
 
     async def _record_list(self, found: FoundList) -> None:
-        if not self.outages.active:
+        if not self.outages.catalog_away:
             try:
                 await self._loop.run_in_executor(self.catalog_pool, self.catalog.record_list, found.site, found.url,
                                                  self.run_id)

@@ -77,6 +77,11 @@ class Outages:
     def active(self) -> bool:
         return self.current is not None
 
+    @property
+    def catalog_away(self) -> bool:
+        """Rows that need no stored body (failures, found lists) wait only while the catalog is the one away."""
+        return self.current is not None and "catalog" in self.current.what
+
     def _spools(self) -> list[Spool]:
         return [*self.leftovers, self.spool]
 

@@ -68,8 +68,9 @@ class AnnualReportsSpider(Spider):
         return spider
 
     @cached_property
-    def archive(self) -> Archive:
-        """What the archive holds of these sites (known URLs, when each is due): crawler.extensions.archive."""
+    def archive(self) -> Archive | None:
+        """What the archive holds of these sites (known URLs, when each is due): crawler.extensions.archive
+        (None only for a spider driven without its crawl's extensions, as unit tests do)."""
         return self.crawler.get_extension(Archive)
 
     async def start(self) -> AsyncIterator[Any]:
@@ -233,7 +234,7 @@ class AnnualReportsSpider(Spider):
     def _request(self, site: Site, url: str, callback: Any, kind: str, referrer: str | None = None,
                  **meta: Any) -> Request | None:
         """A request for the site (scope and budget are the spider middlewares'); None: archived, not due yet."""
-        if kind != "list" and not self.archive.due(url):
+        if kind != "list" and self.archive is not None and not self.archive.due(url):
             self.crawler.stats.inc_value("nianbao/fresh_skipped")  # its next check is later (the check schedule)
             return None
         headers = {"Referer": referrer} if referrer else None
@@ -259,7 +260,7 @@ class AnnualReportsSpider(Spider):
 
     def failed(self, failure: Failure) -> FetchFailure | Capture:
         request = failure.request
-        prior = self.archive.known.get(_requested(request))
+        prior = self.archive.known.get(_requested(request)) if self.archive else None
         if prior and isinstance(failure.value, HttpError) and failure.value.response.status in GONE_STATUSES:
             return capture(failure.value.response, prior.kind, **_facts(prior))  # gone; its versions stay
         if (spooled := request.meta.pop(BODY_FILE, None)) is not None:  # an error page too large to hold
