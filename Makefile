@@ -38,10 +38,12 @@ demo: runtime
 
 test: install system-packages
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest
 
 lint: install
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 
 bench: install
 	$(PY) bench/pipeline_vs_bare.py

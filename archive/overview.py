@@ -14,7 +14,7 @@ from datetime import date, datetime
 from sqlalchemy import BigInteger, cast, func, select
 
 from archive.catalog import Capture, Catalog, Failure, ParseRequest, Run, RunSite
-from crawler.runfigures import reason_class
+from archive.reasons import reason_class
 
 #: Reports for year Y are due by 31 March of Y+1 (the county government's own; departments' by 31 January).
 DEADLINE_MONTH, DEADLINE_DAY = 3, 31

@@ -15,9 +15,6 @@ _SITE_FIGURES = {"report": "reports", "attachment": "attachments", "list": "list
                  "rendered": "rendered", "challenges": "challenges"}
 
 
-def reason_class(reason: str) -> str:
-    """What groups failures: ``HTTP 404``, ``timed out``, ``not archived`` (details after a colon dropped)."""
-    return reason.split(":", 1)[0].replace("/", " ").strip()[:160] or "unknown"
 
 
 def run_figures(stats: dict[str, Any]) -> dict[str, Any]:

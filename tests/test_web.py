@@ -24,7 +24,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from archive import overview
 from archive.catalog import Catalog, utcnow
-from crawler.runfigures import reason_class
+from archive.reasons import reason_class
 from tests.conftest import FAST, ROOT, run_nianbao
 from tests.simulator.server import SimulatorServer
 from tests.simulator.world import build_world

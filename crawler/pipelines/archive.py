@@ -21,11 +21,12 @@ from scrapy.exceptions import DropItem, NotConfigured
 from sqlalchemy.exc import SQLAlchemyError
 
 from archive import catalog as cat
+from archive.reasons import reason_class
 from archive.spool import SpoolError
 from archive.storage import StorageError
 from crawler.extensions.archive import Archive
 from crawler.items import Capture, FetchFailure, FoundList
-from crawler.runfigures import reason_class, run_figures
+from crawler.runfigures import run_figures
 
 from .groupcommit import GroupCommit
 from .outage import CATALOG_DOWN, Outages
