@@ -28,7 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -56,13 +56,17 @@ def main() -> None:
     parser.add_argument("--weeks", type=int, default=12, help="weekly rounds after the first crawl")
     parser.add_argument("--changed", type=int, default=5, help="reports silently replaced")
     parser.add_argument("--changed-week", type=int, default=5, help="replaced before this weekly round")
+    parser.add_argument("--newest-year", type=int, default=datetime.now().year,
+                        help="the world's newest reports (default this year: this spring's are in it)")
     parser.add_argument("--latency", type=float, default=0.1, help="seconds per answer")
     parser.add_argument("--bandwidth", type=float, default=1e6, help="bytes a second per answer")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
-    world = build_world(counties=args.counties)
-    corrected = [r.url for r in random.Random(7).sample(world.reports, args.changed)]
+    world = build_world(counties=args.counties, newest_year=args.newest_year)
+    # Corrections come in a report's first weeks: the replaced ones are among the newest year's.
+    newest = [r for r in world.reports if r.year == args.newest_year]
+    corrected = [r.url for r in random.Random(7).sample(newest, min(args.changed, len(newest)))]
     rounds: list[dict] = []
     with tempfile.TemporaryDirectory(prefix="nianbao-recrawl-") as tmp:
         registry = Path(tmp) / "sites.yaml"
