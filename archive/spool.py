@@ -18,7 +18,6 @@ known by its URL, fetch time and digest, a failure by its run, URL and reason).
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import json
 import logging
 import os
@@ -27,7 +26,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -37,10 +36,11 @@ from sqlalchemy import select
 
 from archive.catalog import Capture, Catalog, Failure, RecheckPolicy
 from archive.storage import ObjectStore
+from archive.storage.blob import Blob
+from archive.storage.local import fsync_directory
 
 logger = logging.getLogger(__name__)
 
-CHUNK = 1024 * 1024
 JOURNAL = "journal.jsonl"
 LOCK = "lock"
 BODIES = "bodies"
@@ -122,11 +122,11 @@ class Spool:
             return
         try:
             (self.directory / BODIES).mkdir(parents=True, exist_ok=True)
-            _fsync_dir(self.directory.parent)
+            fsync_directory(self.directory.parent)
             if self._held is None:
                 self._hold(wait=True)
             self._journal = (self.directory / JOURNAL).open("ab")
-            _fsync_dir(self.directory)
+            fsync_directory(self.directory)
         except OSError as exc:
             raise SpoolError(f"cannot open the spool {self.directory}: {exc.strerror or exc}") from exc
         self.max_bytes = min(self.max_bytes, max(0, shutil.disk_usage(self.directory).free - self.margin))
@@ -172,21 +172,21 @@ class Spool:
         """Keep a body on disk, durably and checked; returns its SHA-256 and size."""
         with self._lock:
             self._open()
-        size = len(data) if isinstance(data, bytes | bytearray | memoryview) else data.seek(0, 2)
-        if shutil.disk_usage(self.directory).free - size < self.margin:
-            raise SpoolError(f"the spool {self.directory} is full: the disk keeps less than "
-                             f"{self.margin} bytes free (NIANBAO_SPOOL_DISK_MARGIN)")
         temporary = self.directory / BODIES / f".{uuid.uuid4().hex}"
         try:
-            with temporary.open("wb") as out:
-                written = hashlib.sha256()
-                for chunk in _chunks(data):
-                    written.update(chunk)
+            blob = Blob(data)  # its digest and size, read once
+            digest, size = blob.sha256, blob.size
+            if shutil.disk_usage(self.directory).free - size < self.margin:
+                raise SpoolError(f"the spool {self.directory} is full: the disk keeps less than "
+                                 f"{self.margin} bytes free (NIANBAO_SPOOL_DISK_MARGIN)")
+            with temporary.open("w+b") as out:
+                for chunk in blob.chunks():
                     out.write(chunk)
                 out.flush()
                 os.fsync(out.fileno())
-            digest = written.hexdigest()
-            if _file_sha256(temporary) != digest:
+                out.seek(0)
+                intact = blob.matches(out)
+            if not intact:
                 temporary.unlink()
                 raise SpoolError(f"the spool {self.directory}: a body read back differs from what was written")
             with self._lock:  # held for the entry that will name it: a drain must not delete it meanwhile
@@ -195,7 +195,7 @@ class Spool:
                     self.bodies[digest] = size
                     self.bytes += size
             os.replace(temporary, self.directory / BODIES / digest)
-            _fsync_dir(self.directory / BODIES)
+            fsync_directory(self.directory / BODIES)
         except OSError as exc:
             temporary.unlink(missing_ok=True)
             raise SpoolError(f"cannot write to the spool {self.directory}: {exc.strerror or exc}") from exc
@@ -259,7 +259,8 @@ class Spool:
         for digest in list(entry.bodies):
             path = self.directory / BODIES / digest
             try:
-                actual = _file_sha256(path)
+                with path.open("rb") as body:
+                    actual = Blob(body).sha256
             except FileNotFoundError:
                 actual = None
             if actual != digest:  # damaged on disk since it was checked: never archived under its name
@@ -339,31 +340,10 @@ def _unrecorded(catalog: Catalog, captures: list[dict[str, Any]], failures: list
     return captures, failures
 
 
-def _chunks(data: bytes | BinaryIO) -> Iterator[bytes]:
-    if isinstance(data, bytes | bytearray | memoryview):
-        view = memoryview(data)
-        for start in range(0, len(view), CHUNK):
-            yield bytes(view[start:start + CHUNK])
-        return
-    data.seek(0)
-    while chunk := data.read(CHUNK):
-        yield chunk
 
 
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as body:
-        while chunk := body.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _encode(value: Any) -> Any:

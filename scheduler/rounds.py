@@ -35,8 +35,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import text
-
 from archive.catalog import Catalog, isoformat
 from nianbao.config import Config
 
@@ -272,11 +270,8 @@ def crawl_figures(catalog: Catalog, crawl: Crawl) -> dict[str, Any]:
     runs = [run for run in catalog.runs(limit=500) if run.pid == crawl.process.pid and run.started_at >= since]
     run = min(runs, key=lambda r: r.id) if runs else None
     stats = run.stats if run is not None else {}
-    captures = 0
-    if run is not None:
-        with catalog.engine.connect() as connection:
-            captures = connection.execute(text("SELECT count(*) FROM captures WHERE run_id = :run"),
-                                          {"run": run.id}).scalar_one()
+    summary = catalog.site_summary(run.id) if run is not None else {}  # captures by kind per site, and errors
+    captures = sum(n for kinds in summary.values() for kind, n in kinds.items() if kind != "errors")
     requests = int(stats.get("requests", 0))
     return {"crawl": crawl.number, "run": run.id if run else None, "sites": crawl.sites,
             "status": run.status if run else ("busy" if crawl.code == BUSY else "not started"),

@@ -19,7 +19,8 @@ _sync_pool: ThreadPoolExecutor | None = None
 _sync_pool_lock = threading.Lock()
 
 
-def _fsync_directory(directory: Path) -> None:
+def fsync_directory(directory: Path) -> None:
+    """Make a directory's new entries durable (a renamed file survives power loss only then)."""
     fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
     try:
         os.fsync(fd)
@@ -31,12 +32,12 @@ def _fsync_directories(directories: list[Path]) -> None:
     """fsync each of ``directories``, together; the first error is raised once all have been tried."""
     global _sync_pool
     if len(directories) == 1:
-        _fsync_directory(directories[0])
+        fsync_directory(directories[0])
         return
     with _sync_pool_lock:  # one pool per process, however many stores: idle threads are not multiplied
         if _sync_pool is None:
             _sync_pool = ThreadPoolExecutor(SYNC_THREADS, "nianbao-fsync")
-    futures = [_sync_pool.submit(_fsync_directory, directory) for directory in directories]
+    futures = [_sync_pool.submit(fsync_directory, directory) for directory in directories]
     errors = [exc for future in futures if (exc := future.exception()) is not None]
     if errors:
         raise errors[0]

@@ -29,7 +29,7 @@ from crawler.items import Capture, FetchFailure, FoundList
 from crawler.runfigures import run_figures
 
 from .groupcommit import GroupCommit
-from .outage import CATALOG_DOWN, Outages
+from .outage import CATALOG_DOWN, Outages, reason_of
 
 logger = logging.getLogger(__name__)
 
@@ -78,7 +78,7 @@ class ArchivePipeline:
             try:
                 await loop.run_in_executor(self.catalog_pool, self.catalog.update_run, self.run_id, figures)
             except SQLAlchemyError as exc:  # progress is a courtesy; recording captures is what matters
-                logger.warning("run %s: figures not updated: %s", self.run_id, _reason(exc))
+                logger.warning("run %s: figures not updated: %s", self.run_id, reason_of(exc))
 
     async def process_item(self, item: Any) -> Any:
         if isinstance(item, FetchFailure):
@@ -110,7 +110,7 @@ class ArchivePipeline:
             try:
                 await self.captures.add(row)  # a catalog away: _commit spools the group's rows
             except (SQLAlchemyError, StorageError, SpoolError) as exc:
-                self._stop(f"archive unavailable: {_reason(exc)}", "a capture could not be recorded")
+                self._stop(f"archive unavailable: {reason_of(exc)}", "a capture could not be recorded")
                 raise DropItem(f"{item.url}: not recorded: {exc}") from exc
         self._count(item.site, item.kind)
         if item.kind in cat.PARSED_KINDS:
@@ -155,7 +155,7 @@ class ArchivePipeline:
             except CATALOG_DOWN as exc:
                 self.outages.begin("catalog", exc)
             except SQLAlchemyError as exc:
-                self._stop(f"archive unavailable: {_reason(exc)}", "a failure could not be recorded")
+                self._stop(f"archive unavailable: {reason_of(exc)}", "a failure could not be recorded")
                 return
         await self._spool(self._spool_rows, {"failures": [row]})
 
@@ -243,7 +243,3 @@ _CAPTURE_FIELDS = ("site", "kind", "url", "final_url", "method", "status", "prot
                    "content_type", "referrer", "year", "agency", "agency_kind", "title", "filename",
                    "year_source", "judgement")
 
-
-def _reason(exc: Exception) -> str:
-    """The database's own words, without the SQL and parameters SQLAlchemy wraps around them."""
-    return str(getattr(exc, "orig", None) or exc)

@@ -126,7 +126,7 @@ class Outages:
     # -- an outage -------------------------------------------------------------------------------
     def begin(self, what: str, exc: Exception) -> None:
         """The archive did not answer: spool from now on and start retrying (on the reactor thread)."""
-        reason = _reason(exc)
+        reason = reason_of(exc)
         if self.current is not None:
             if what not in self.current.what:
                 self.current.what.append(what)
@@ -170,7 +170,7 @@ class Outages:
             try:
                 await loop.run_in_executor(self.drainer, self._drain_all)
             except (StorageError, *CATALOG_DOWN) as exc:
-                self.current.reason = _reason(exc)
+                self.current.reason = reason_of(exc)
                 logger.debug("archive still unavailable (next try in %.0f s): %s", delay, self.current.reason)
                 delay = min(delay * 2, self.retry_max)
                 continue
@@ -233,5 +233,6 @@ class Outages:
         self.crawler.stats.set_value("nianbao/outages", [*outages, figures])
 
 
-def _reason(exc: Exception) -> str:
+def reason_of(exc: Exception) -> str:
+    """The database's (or the store's) own words, without the SQL and parameters SQLAlchemy wraps around them."""
     return str(getattr(exc, "orig", None) or exc)
