@@ -1,0 +1,49 @@
+"""The result of parsing one body: the template's content under fixed keys, and its checks."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+#: A cell: the number printed, the exact mark printed where no number is ("/", "-", "—", "无"),
+#: or None where the cell is blank. Never a 0 that was not printed.
+Cell = int | float | str | None
+
+SECTIONS = ("overview", "proactive", "requests", "review_litigation", "problems", "other")
+
+
+@dataclass
+class Check:
+    """One equation of the template, e.g. ``new + carried_over = total + carried_forward`` for a column."""
+
+    name: str  # e.g. "applications.balance.natural_person"
+    passed: bool
+    #: The cells the equation reads (key → value), so a reader sees what did not add up.
+    cells: dict[str, Cell]
+    #: "3 + 1 ≠ 2 + 1": the equation with the numbers put in.
+    detail: str = ""
+
+
+@dataclass
+class Reading:
+    format: str
+    #: "2021", "2019", or None when the document does not follow the template (then cells is empty).
+    template: str | None = None
+    year: int | None = None
+    agency: str | None = None
+    #: SECTIONS → text ("" for a section the document lacks).
+    sections: dict[str, str] = field(default_factory=dict)
+    #: "applications.new.natural_person" → Cell; see parsing.template.keys for every key.
+    cells: dict[str, Cell] = field(default_factory=dict)
+    #: table name ("art20", "applications", "review") → where in the document it was read from.
+    sources: dict[str, dict[str, Any]] = field(default_factory=dict)
+    checks: list[Check] = field(default_factory=list)
+    confidence: float | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return all(c.passed for c in self.checks)
+
+    def to_json(self) -> dict[str, Any]:
+        return {**asdict(self), "passed": self.passed}
