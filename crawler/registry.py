@@ -17,6 +17,7 @@ import yaml
 
 from crawler.addresses import normalize, read_address, refusal
 from nianbao.config import ConfigError, internal_addresses_allowed
+from nianbao.cron import expression_problem, split_expressions
 
 try:  # libyaml makes the 2,850-site national registry load in a fraction of the time
     from yaml import CSafeLoader as SafeLoader
@@ -49,7 +50,7 @@ class Site:
     attachment_hosts: tuple[str, ...] = ()
     #: robots.txt is obeyed unless the registry says otherwise for this site.
     obey_robots: bool = True
-    #: Cron expressions replacing the scheduler's plan for this site (see scheduler.plan); empty: the plan.
+    #: Cron expressions replacing the scheduler's plan for this site (nianbao.cron); empty: the plan.
     schedule: tuple[str, ...] = ()
     #: Seconds between requests to each of the site's hosts, and requests at a time to each; None: DOWNLOAD_DELAY
     #: and CONCURRENT_REQUESTS_PER_DOMAIN (crawler.downloadermiddlewares.politeness).
@@ -220,14 +221,10 @@ def _expressions(value: Any) -> list[str]:
     """A site's ``schedule:``: one text (expressions separated by ';') or a list of expressions."""
     if not isinstance(value, str):
         return [e.strip() for e in value or ()]
-    from scheduler.plan import split_expressions  # only for sites that have one: the crawl needs no scheduler
-
     return split_expressions(value)
 
 
 def _check_schedule(value: Any) -> list[str]:
-    from scheduler.plan import expression_problem  # the cron dialect is the scheduler's
-
     if not (isinstance(value, str) or isinstance(value, list) and all(isinstance(e, str) for e in value)):
         return ["schedule must be a cron expression or a list of them"]
     expressions = _expressions(value)
