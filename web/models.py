@@ -147,3 +147,102 @@ class FailureGroupOut(BaseModel):
 class Health(BaseModel):
     status: Literal["ok"]
     runs: int
+
+
+# -- parsed reports (web/reports.py) ----------------------------------------------------------------
+#: A template cell as read: the number printed, the exact mark printed where none is ("/", "无"), or null for blank.
+Cell = int | float | str | None
+ParseState = Literal["waiting", "parsed", "failed"]
+
+
+class ReportRow(BaseModel):
+    sha256: str = Field(description="the report's archived body: /api/reports/{sha256}")
+    url: str
+    site: str
+    site_name: str | None
+    agency: str | None = Field(description="as the crawl judged it, else as the parser read it")
+    agency_kind: str | None
+    year: int | None
+    state: ParseState = Field(description="waiting for the parser, parsed, or failed (see error)")
+    error: str | None
+    format: str | None
+    template: str | None = Field(description="2021 or 2019; null: the document does not follow the template")
+    checks_passed: int
+    checks_failed: list[str] = Field(description="the names of the checks that failed")
+    source_url: str | None = Field(description="where the tables were read: the report, or the attachment it wraps")
+
+
+class ReportsPage(BaseModel):
+    total: int = Field(description="reports matching the filters")
+    offset: int
+    limit: int
+    queue: dict[str, int] = Field(description="parse requests (reports and attachments) by state")
+    reports: list[ReportRow]
+
+
+class CheckOut(BaseModel):
+    name: str = Field(description="e.g. applications.balance.natural_person")
+    passed: bool
+    cells: dict[str, Cell] = Field(description="the cells the equation reads")
+    detail: str = Field(description="the equation with the numbers put in: 3 + 1 ≠ 2 + 1")
+
+
+class TableSource(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    where: str = Field(description="table 2, page 3–4 …, or text (read from the document's lines)")
+    pages: list[int] = Field(default_factory=list)
+    rows: list[int] = Field(default_factory=list, description="the first and last row of the grid (or line) read")
+
+
+class ReportOut(BaseModel):
+    sha256: str
+    url: str
+    site: str
+    site_name: str | None
+    kind: str
+    content_type: str | None
+    fetched_at: str | None
+    memento: str = Field(description="the archived original, as served by /memento")
+    agency: str | None
+    agency_kind: str | None
+    year: int | None
+    state: ParseState
+    error: str | None
+    parser_version: int | None
+    parsed_at: str | None
+    source_url: str | None = Field(description="the attachment the report only wraps, whose tables these are")
+    source_sha256: str | None
+    source_memento: str | None
+    format: str | None
+    template: str | None
+    passed: bool | None = Field(description="every check passed (null: not parsed)")
+    checks: list[CheckOut]
+    cells: dict[str, Cell] = Field(description="template key → cell, every key of the template")
+    sections: dict[str, str] = Field(description="the six sections' text")
+    sources: dict[str, TableSource] = Field(description="table (art20, applications, review) → where it was read")
+    notes: list[str]
+    confidence: float | None = Field(description="mean OCR confidence, when the text was recognised from pixels")
+
+
+class CellChange(BaseModel):
+    before: Cell
+    after: Cell
+
+
+class ComparedYear(BaseModel):
+    year: int
+    url: str
+    sha256: str
+    template: str | None
+    checks_passed: int
+    checks_failed: list[str]
+    previous: int | None = Field(description="the year compared with: the latest earlier one parsed")
+    changed: dict[str, CellChange] = Field(description="every key whose cell differs from the previous year's")
+    cells: dict[str, Cell]
+
+
+class Comparison(BaseModel):
+    site: str
+    agency: str | None
+    agencies: list[str] = Field(description="the agencies of the site's parsed reports")
+    years: list[ComparedYear] = Field(description="oldest first, the newest report of each year")

@@ -23,6 +23,7 @@ from nianbao.config import ARCHIVE_TIMEOUT, redact
 from . import schema
 from .models import (
     GONE_STATUSES,
+    PARSE_STATES,
     PARSED_KINDS,
     RUN_STATUSES,
     Base,
@@ -31,6 +32,7 @@ from .models import (
     Failure,
     FixityAudit,
     ParseRequest,
+    ParseResult,
     Run,
     RunSite,
     UrlCheck,
@@ -38,15 +40,15 @@ from .models import (
     parse_moment,
     utcnow,
 )
-from .queries import Queries
+from .queries import ParsedReport, Queries
 from .recheck import RecheckPolicy
 from .schema import CatalogError
-from .write import Writes
+from .write import PARSE_LEASE, Writes
 
 __all__ = [
-    "GONE_STATUSES", "PARSED_KINDS", "RUN_STATUSES", "Base", "Capture", "Catalog", "CatalogError", "DiscoveredList",
-    "Failure", "FixityAudit", "ParseRequest", "RecheckPolicy", "Run", "RunSite", "UrlCheck", "isoformat",
-    "parse_moment", "utcnow",
+    "GONE_STATUSES", "PARSED_KINDS", "PARSE_LEASE", "PARSE_STATES", "RUN_STATUSES", "Base", "Capture", "Catalog",
+    "CatalogError", "DiscoveredList", "Failure", "FixityAudit", "ParseRequest", "ParseResult", "ParsedReport",
+    "RecheckPolicy", "Run", "RunSite", "UrlCheck", "isoformat", "parse_moment", "utcnow",
 ]
 
 

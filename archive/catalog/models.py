@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from archive.headers import pairs as header_pairs
@@ -20,6 +20,9 @@ PARSED_KINDS = frozenset({"report", "attachment"})
 GONE_STATUSES = (404, 410)
 #: A run's status: ``running`` until it ends as one of the others.
 RUN_STATUSES = ("running", "finished", "failed", "cancelled")
+#: A parse request's state: ``pending`` until a worker claims it (``parsing``), then ``done`` or ``failed``
+#: (final until ``nianbao parse run --reparse``).
+PARSE_STATES = ("pending", "parsing", "done", "failed")
 
 
 def utcnow() -> datetime:
@@ -183,7 +186,7 @@ class Failure(Base):
 
 
 class ParseRequest(Base):
-    """Outbox of bodies waiting for the parser; written with the capture it names."""
+    """Outbox of bodies waiting for the parser; written with the capture it names (states: PARSE_STATES)."""
 
     __tablename__ = "parse_queue"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -191,7 +194,45 @@ class ParseRequest(Base):
     sha256: Mapped[str] = mapped_column(String(64), index=True)
     state: Mapped[str] = mapped_column(String(16), default="pending", index=True)
     enqueued_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    #: The worker (``host:pid``) that took it, and when: a claim older than the lease is a dead worker's, taken again.
+    claimed_by: Mapped[str | None] = mapped_column(String(128))
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime)
     capture: Mapped[Capture] = relationship()
+
+
+class ParseResult(Base):
+    """What one parser version read in one body: recorded once per (sha256, parser_version), whatever URLs
+    the body was captured under; ``failed`` (with ``error``) for a body no reader could open."""
+
+    __tablename__ = "parse_results"
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    parser_version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    state: Mapped[str] = mapped_column(String(16))  # parsed | failed
+    error: Mapped[str | None] = mapped_column(Text)
+    format: Mapped[str | None] = mapped_column(String(16))
+    template: Mapped[str | None] = mapped_column(String(8))
+    year: Mapped[int | None] = mapped_column(Integer)
+    agency: Mapped[str | None] = mapped_column(Text)
+    #: Every check passed (None for a failed parse); the checks themselves are in ``reading``.
+    passed: Mapped[bool | None] = mapped_column(Boolean)
+    #: parsing.reading.Reading.to_json(): sections, cells, sources, checks, notes, confidence.
+    reading: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    #: A report page that only wraps an attachment: the attachment (URL, body) whose result holds its tables.
+    from_attachment: Mapped[str | None] = mapped_column(Text)
+    from_sha256: Mapped[str | None] = mapped_column(String(64))
+    parsed_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    seconds: Mapped[float] = mapped_column(Float)
+
+    @property
+    def cells(self) -> dict[str, Any]:
+        return (self.reading or {}).get("cells") or {}
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"sha256": self.sha256, "parser_version": self.parser_version, "state": self.state,
+                "error": self.error, "format": self.format, "template": self.template, "year": self.year,
+                "agency": self.agency, "passed": self.passed, "from_attachment": self.from_attachment,
+                "from_sha256": self.from_sha256, "parsed_at": isoformat(self.parsed_at), "seconds": self.seconds,
+                "reading": self.reading}
 
 
 class DiscoveredList(Base):

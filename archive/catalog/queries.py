@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -14,11 +15,13 @@ from w3lib.url import safe_url_string
 from archive.urlkey import url_key
 
 from .models import (
+    GONE_STATUSES,
     Capture,
     DiscoveredList,
     Failure,
     FixityAudit,
     ParseRequest,
+    ParseResult,
     Run,
     RunSite,
     UrlCheck,
@@ -27,6 +30,21 @@ from .models import (
 
 #: Runs a crawl was stopped in: what a resumed crawl goes on from.
 INTERRUPTED = ("failed", "cancelled")
+#: Bodies looked up at once (an IN list SQLite and PostgreSQL both take).
+_CHUNK = 500
+
+
+@dataclass
+class ParsedReport:
+    """A report (the newest capture with a body of a report URL) and what the parser read of it."""
+
+    capture: Capture
+    #: The result for its body; None while it waits for the parser.
+    result: ParseResult | None
+    #: Where its tables were read: the page's own result, or that of the attachment it only wraps
+    #: (``result.from_attachment``) and the attachment's capture.
+    source: ParseResult | None
+    source_capture: Capture
 
 
 class Queries:
@@ -197,11 +215,74 @@ class Queries:
         with self.sessions() as session:
             return [
                 {"id": req.id, "capture": cap.id, "sha256": req.sha256, "state": req.state,
-                 "enqueued_at": isoformat(req.enqueued_at), "url": cap.url, "site": cap.site,
+                 "enqueued_at": isoformat(req.enqueued_at), "claimed_by": req.claimed_by,
+                 "claimed_at": isoformat(req.claimed_at), "url": cap.url, "site": cap.site,
                  "kind": cap.kind, "content_type": cap.content_type, "year": cap.year,
                  "agency": cap.agency, "title": cap.title}
                 for req, cap in session.execute(query)
             ]
+
+    def parse_counts(self) -> dict[str, int]:
+        """Requests by state (pending, parsing, done, failed)."""
+        with self.engine.connect() as conn:
+            return dict(conn.execute(select(ParseRequest.state, func.count()).group_by(ParseRequest.state)).all())
+
+    def parse_result(self, sha256: str, parser_version: int | None = None) -> ParseResult | None:
+        """The result for a body from that parser version (None: the newest version that read it)."""
+        query = select(ParseResult).where(ParseResult.sha256 == sha256)
+        if parser_version is not None:
+            query = query.where(ParseResult.parser_version == parser_version)
+        with self.sessions() as session:
+            return session.scalar(query.order_by(ParseResult.parser_version.desc()).limit(1))
+
+    def parse_results(self, site: str | None = None, year: int | None = None,
+                      parser_version: int | None = None) -> list[ParsedReport]:
+        """Every report of ``site`` (and ``year``, as the crawl judged it), oldest first: its newest capture
+        with a body, the result for that body (from ``parser_version``; None: each body's newest) and where its
+        tables come from (the attachment a page only wraps). What the export and the dashboard list."""
+        newest = select(func.max(Capture.id)).where(Capture.kind == "report", Capture.status.not_in(GONE_STATUSES))
+        if site:
+            newest = newest.where(Capture.site == site)
+        if year:
+            newest = newest.where(Capture.year == year)
+        with self.sessions() as session:
+            captures = list(session.scalars(select(Capture).where(Capture.id.in_(newest.group_by(Capture.url)))
+                                            .order_by(Capture.id)))
+            results = self._results(session, {c.sha256 for c in captures}, parser_version)
+            sources = self._results(session, {r.from_sha256 for r in results.values() if r.from_sha256},
+                                    parser_version)
+            attachments = {(c.url, c.sha256): c for c in self._captures_of_bodies(session, set(sources))}
+        reports = []
+        for capture in captures:
+            result = results.get(capture.sha256)
+            source, source_capture = result, capture
+            if result is not None and result.from_sha256 in sources:
+                source = sources[result.from_sha256]
+                source_capture = attachments.get((result.from_attachment, result.from_sha256), capture)
+            reports.append(ParsedReport(capture, result, source, source_capture))
+        return reports
+
+    @staticmethod
+    def _results(session: Any, digests: set[str], parser_version: int | None) -> dict[str, ParseResult]:
+        found: dict[str, ParseResult] = {}
+        ordered = sorted(digests)
+        for start in range(0, len(ordered), _CHUNK):
+            query = select(ParseResult).where(ParseResult.sha256.in_(ordered[start:start + _CHUNK]))
+            if parser_version is not None:
+                query = query.where(ParseResult.parser_version == parser_version)
+            for result in session.scalars(query.order_by(ParseResult.parser_version)):
+                found[result.sha256] = result  # the newest version last
+        return found
+
+    @staticmethod
+    def _captures_of_bodies(session: Any, digests: set[str]) -> list[Capture]:
+        """Attachment captures of these bodies, oldest first (a later one of a URL replaces an earlier)."""
+        ordered = sorted(digests)
+        found: list[Capture] = []
+        for start in range(0, len(ordered), _CHUNK):
+            found += session.scalars(select(Capture).where(Capture.sha256.in_(ordered[start:start + _CHUNK]),
+                                                           Capture.kind == "attachment").order_by(Capture.id))
+        return found
 
     def site_summary(self, run: int) -> dict[str, dict[str, int]]:
         """Per site: captures by kind and failures, for the end-of-crawl table."""

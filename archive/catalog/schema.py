@@ -19,7 +19,7 @@ from sqlalchemy import insert, inspect, select, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
 
-from .migrations import BASELINE, HEAD
+from .migrations import BASELINE, HEAD, REVISIONS
 from .migrations import baseline as frozen
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -27,7 +27,7 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 PG_LOCK = 0x6E69616E62616F  # "nianbao"
 VERSION_TABLE = "alembic_version"
 #: Whatever revision string a catalog holds, known to this code (newer ones are refused).
-KNOWN = (BASELINE, HEAD)
+KNOWN = REVISIONS
 
 #: No tables of ours yet.
 FRESH = "fresh"

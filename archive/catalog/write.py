@@ -1,5 +1,5 @@
 """The catalog's write path: runs, and the captures a crawl records with their parse requests,
-failures and check schedule, each batch in one transaction."""
+failures and check schedule, each batch in one transaction; the parser's claims on the queue and its results."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import joinedload, sessionmaker
 
 from archive.urlkey import url_key
 from nianbao.processes import alive
@@ -26,6 +26,7 @@ from .models import (
     Failure,
     FixityAudit,
     ParseRequest,
+    ParseResult,
     Run,
     RunSite,
     UrlCheck,
@@ -34,6 +35,11 @@ from .models import (
 from .recheck import RecheckPolicy
 
 _DIALECT_INSERT = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
+#: How long a claim on a parse request holds: one older than this was a worker's that died (killed, its machine
+#: reset) and is taken again. Longer than any document may take (parsing.queue's time limit).
+PARSE_LEASE = timedelta(minutes=10)
+#: Claims lost to another worker before one wins: SQLite's candidates can be taken between select and update.
+_CLAIM_TRIES = 5
 
 
 class Writes:
@@ -130,6 +136,78 @@ class Writes:
             if known is None:
                 session.add(DiscoveredList(site=site, url=url, run_id=run_id))
 
+    # -- the parser ---------------------------------------------------------------------------
+    def claim_parses(self, worker: str, limit: int = 1, lease: timedelta = PARSE_LEASE) -> list[ParseRequest]:
+        """Take up to ``limit`` requests for ``worker`` (pending ones, or a dead worker's older than ``lease``),
+        oldest first, each with its capture: ``parsing`` and theirs until recorded or released.
+
+        Workers on one catalog never take the same request: PostgreSQL skips rows another transaction holds
+        (``FOR UPDATE SKIP LOCKED``) and marks the rest; SQLite (one writer at a time) marks in one UPDATE
+        that still requires each row takeable, and the rows it returns are the ones this worker got.
+        """
+        now = utcnow()
+        takeable = or_(ParseRequest.state == "pending",
+                       and_(ParseRequest.state == "parsing", ParseRequest.claimed_at < now - lease))
+        candidates = select(ParseRequest.id).where(takeable).order_by(ParseRequest.id).limit(limit)
+        mark = dict(state="parsing", claimed_by=worker, claimed_at=now)
+        taken: list[int] = []
+        if self.engine.dialect.name == "postgresql":
+            with self.engine.begin() as conn:
+                taken = list(conn.scalars(candidates.with_for_update(skip_locked=True)))
+                if taken:
+                    conn.execute(update(ParseRequest).where(ParseRequest.id.in_(taken)).values(**mark))
+        else:
+            for _ in range(_CLAIM_TRIES):
+                with self.engine.connect() as conn:  # read outside the write: no lock upgrade to fail
+                    ids = list(conn.scalars(candidates))
+                if not ids:
+                    break
+                with self.engine.begin() as conn:
+                    taken = list(conn.scalars(update(ParseRequest).where(ParseRequest.id.in_(ids), takeable)
+                                              .values(**mark).returning(ParseRequest.id)))
+                if taken:
+                    break
+        if not taken:
+            return []
+        with self.sessions() as session:
+            return list(session.scalars(select(ParseRequest).options(joinedload(ParseRequest.capture))
+                                        .where(ParseRequest.id.in_(taken)).order_by(ParseRequest.id)))
+
+    def release_parses(self, ids: Iterable[int], worker: str) -> None:
+        """Requests this worker took and did not finish (it was stopped): pending again, for anyone."""
+        with self.engine.begin() as conn:
+            conn.execute(update(ParseRequest)
+                         .where(ParseRequest.id.in_(list(ids)), ParseRequest.claimed_by == worker,
+                                ParseRequest.state == "parsing")
+                         .values(state="pending", claimed_by=None, claimed_at=None))
+
+    def record_parse(self, sha256: str, parser_version: int, **result: Any) -> None:
+        """A body's result (parse_results' columns), and every request naming that body ``done`` (or ``failed``),
+        in one transaction; then the report pages that only wrap an attachment point at its result.
+
+        A result for (sha256, version) already there is replaced: ``--reparse`` retries a failure in place.
+        """
+        row = {"sha256": sha256, "parser_version": parser_version, "parsed_at": utcnow(), **result}
+        with self.engine.begin() as conn:
+            upsert = _DIALECT_INSERT[conn.dialect.name](ParseResult)
+            conn.execute(upsert.values(row).on_conflict_do_update(
+                index_elements=[ParseResult.sha256, ParseResult.parser_version],
+                set_={name: upsert.excluded[name] for name in row if name not in ("sha256", "parser_version")}))
+            conn.execute(update(ParseRequest).where(ParseRequest.sha256 == sha256,
+                                                    ParseRequest.state.in_(("pending", "parsing")))
+                         .values(state="done" if row["state"] == "parsed" else "failed"))
+            _link_wrapped_pages(conn, sha256, parser_version)
+
+    def requeue_parses(self, parser_version: int) -> int:
+        """``--reparse``: every request whose body has no parsed result from this parser version (read by an
+        older one, or failed) pending again. Returns how many."""
+        current = select(ParseResult.sha256).where(ParseResult.parser_version == parser_version,
+                                                   ParseResult.state == "parsed")
+        with self.engine.begin() as conn:
+            return conn.execute(update(ParseRequest)
+                                .where(ParseRequest.state.in_(("done", "failed")), ParseRequest.sha256.not_in(current))
+                                .values(state="pending", claimed_by=None, claimed_at=None)).rowcount
+
     def record_audit(self, **facts: Any) -> int:
         with self.sessions.begin() as session:
             audit = FixityAudit(**facts)
@@ -188,6 +266,53 @@ def _schedule_checks(conn: Connection, captures: list[dict[str, Any]], recheck: 
         index_elements=[UrlCheck.site, UrlCheck.url],
         set_={name: upsert.excluded[name] for name in ("url_key", "kind", "checked_at", "changed_at", "interval",
                                                         "next_check_at")}), list(written.values()))
+
+
+def _link_wrapped_pages(conn: Connection, sha256: str, version: int) -> None:
+    """A report page whose result has no template cells while an attachment it links (a capture of kind
+    attachment whose referrer is the page) has some points at that attachment's result.
+
+    Run on every result recorded, page or attachment, whichever is parsed first: the other finds it.
+    """
+    this = conn.execute(select(ParseResult).where(ParseResult.sha256 == sha256,
+                                                  ParseResult.parser_version == version)).one()
+    if this.state != "parsed":
+        return
+    at_version = and_(ParseResult.parser_version == version, ParseResult.state == "parsed")
+    if _has_cells(this.reading):  # an attachment with tables: the pages that wrap it and have none
+        links = conn.execute(select(Capture.url, Capture.referrer).where(
+            Capture.sha256 == sha256, Capture.kind == "attachment", Capture.referrer.is_not(None))
+            .order_by(Capture.id)).all()
+        for url, referrer in links:
+            pages = select(Capture.sha256).where(Capture.kind == "report",
+                                                 or_(Capture.url == referrer, Capture.final_url == referrer))
+            for page in conn.execute(select(ParseResult).where(ParseResult.sha256.in_(pages), at_version,
+                                                               ParseResult.from_sha256.is_(None))).all():
+                if not _has_cells(page.reading):
+                    _point(conn, page.sha256, version, url, sha256)
+        return
+    pages = {u for url, final in conn.execute(select(Capture.url, Capture.final_url).where(
+        Capture.sha256 == sha256, Capture.kind == "report")) for u in (url, final) if u}
+    if not pages or this.from_sha256:
+        return
+    attachments = conn.execute(select(Capture.url, Capture.sha256).where(
+        Capture.kind == "attachment", Capture.referrer.in_(pages)).order_by(Capture.id)).all()
+    parsed = {r.sha256: r for r in conn.execute(select(ParseResult).where(
+        ParseResult.sha256.in_({digest for _url, digest in attachments}), at_version))}
+    for url, digest in attachments:
+        if digest in parsed and _has_cells(parsed[digest].reading):
+            _point(conn, sha256, version, url, digest)
+            return
+
+
+def _point(conn: Connection, page: str, version: int, url: str, attachment: str) -> None:
+    conn.execute(update(ParseResult).where(ParseResult.sha256 == page, ParseResult.parser_version == version)
+                 .values(from_attachment=url, from_sha256=attachment))
+
+
+def _has_cells(reading: dict[str, Any] | None) -> bool:
+    """Whether a reading holds any printed cell (a blank template's keys are all None)."""
+    return any(value is not None for value in ((reading or {}).get("cells") or {}).values())
 
 
 def _parsed(capture: dict[str, Any]) -> bool:

@@ -1,17 +1,17 @@
-"""``nianbao parse-queue``: the outbox of bodies for the parser."""
+"""``nianbao parse-queue list``: what ``nianbao parse queue`` was called before, kept (hidden) for the scripts
+and the tests that use it."""
 
 from __future__ import annotations
 
-import json
-
 import click
 
-from .common import Context, open_archive
+from .common import Context
+from .parse import list_queue
 
 
-@click.group("parse-queue")
+@click.group("parse-queue", hidden=True)
 def parse_queue() -> None:
-    """Bodies waiting for the parser (an outbox in the catalog)."""
+    """Bodies waiting for the parser: now ``nianbao parse queue``."""
 
 
 @parse_queue.command("list")
@@ -20,9 +20,4 @@ def parse_queue() -> None:
 @click.pass_obj
 def parse_queue_list(ctx: Context, every: bool, as_json: bool) -> None:
     """Pending parse requests: one per distinct report or attachment body."""
-    _config, catalog, _ = open_archive(ctx, store=False)
-    for row in catalog.parse_queue(None if every else "pending"):
-        if as_json:
-            click.echo(json.dumps(row, ensure_ascii=False))
-        else:
-            click.echo(f"{row['id']:>6} {row['state']:<8} {row['kind']:<10} {row['sha256'][:12]} {row['url']}")
+    list_queue(ctx, None if every else "pending", as_json)

@@ -13,7 +13,8 @@ def read_text(text: str, format: str = "text") -> Document:
     def flush() -> None:
         if rows:
             width = max(len(r) for r in rows)
-            blocks.append(Table([r + [""] * (width - len(r)) for r in rows], f"table {len(blocks) + 1}"))
+            number = sum(isinstance(b, Table) for b in blocks) + 1
+            blocks.append(Table([r + [""] * (width - len(r)) for r in rows], f"table {number}"))
             rows.clear()
 
     for line in text.splitlines():

@@ -17,7 +17,8 @@ TIMES = {
     "runs": ("started_at", "finished_at", "updated_at"),
     "failures": ("at",),
     "url_checks": ("checked_at", "changed_at", "next_check_at"),
-    "parse_queue": ("enqueued_at",),
+    "parse_queue": ("enqueued_at", "claimed_at"),
+    "parse_results": ("parsed_at",),
     "discovered_lists": ("found_at",),
 }
 

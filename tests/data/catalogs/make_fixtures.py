@@ -2,7 +2,8 @@
 
 Each ``<rev>.sql`` is the SQLite dump of a catalog made by the models of archive/catalog.py at that
 commit (``git show REV:archive/catalog.py``, the classes only), holding a few rows: what a catalog
-of that era looked like on disk. Run once per schema era; the output is checked in and small.
+of that era looked like on disk. Run once per schema era; the output is checked in and small. Eras since Alembic
+(``UPGRADED``) are the baseline's catalog as nianbao at that commit upgraded it (``git archive`` of the code then).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import json
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import types
 from datetime import datetime
 from pathlib import Path
@@ -25,6 +27,10 @@ ERAS = {
     "4ac624a": "before protocol and headers as pairs",
     "ca7611c": "before year_source and judgement",
     "88305b2": "the baseline (the schema when Alembic came in)",
+}
+#: commit → what it is the last Alembic revision of: the baseline's catalog upgraded by nianbao at that commit.
+UPGRADED = {
+    "acbbcc2": "revision 0002, before parse results and the queue's claims",
 }
 HEADER = """from __future__ import annotations
 from datetime import UTC, datetime
@@ -115,6 +121,27 @@ def make(rev: str) -> Path:
     return target
 
 
+def make_upgraded(rev: str) -> Path:
+    """The baseline's fixture opened (so upgraded) by the whole archive package as it was at ``rev``."""
+    target = HERE / f"{rev}.sql"
+    with tempfile.TemporaryDirectory() as tmp:
+        code = Path(tmp) / "code"
+        code.mkdir()
+        tree = subprocess.run(["git", "archive", rev, "archive", "nianbao"], capture_output=True, check=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(code)], input=tree, check=True)
+        database = Path(tmp) / "catalog.sqlite3"
+        with sqlite3.connect(database) as db:
+            db.executescript((HERE / "88305b2.sql").read_text("utf-8"))
+        subprocess.run([sys.executable, "-c", "import sys; from archive.catalog import Catalog; Catalog(sys.argv[1])",
+                        f"sqlite:///{database}"], cwd=code, check=True, env={"PYTHONPATH": str(code)})
+        with sqlite3.connect(database) as db:
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            dump = "\n".join(db.iterdump())
+    target.write_text(f"-- {UPGRADED[rev]}: 88305b2.sql upgraded by nianbao at {rev}, made by make_fixtures.py\n"
+                      f"{dump}\n")
+    return target
+
+
 if __name__ == "__main__":
-    for rev in sys.argv[1:] or ERAS:
-        print(make(rev), json.dumps(ERAS[rev]))
+    for rev in sys.argv[1:] or [*ERAS, *UPGRADED]:
+        print(make_upgraded(rev) if rev in UPGRADED else make(rev), json.dumps({**ERAS, **UPGRADED}[rev]))

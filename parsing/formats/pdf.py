@@ -1,0 +1,497 @@
+"""A PDF report: its text layer read into paragraphs and tables, page by page, in reading order.
+
+Tables are found by pdfplumber from the rules drawn on the page, counting only rules that show: WPS
+and Word exports paint every text line on a white rectangle, and those invisible edges would turn
+whole pages of prose into one-column "tables". A report's application table (28 rows) always runs
+over a page break, often with no rule closing it at the page's foot, so a table's visible columns
+running past its last rule close it there, and the part that continues at the top of the next page
+is stitched to it; a cell cut by the break ("（四）无" | "法提供") is joined into one.
+
+Text comes from pdfplumber's characters; a page whose fonts lack a ToUnicode map comes out as
+``(cid:NN)``, private-use or replacement characters, or as no Chinese at all, and is read again with
+PyMuPDF (same geometry, its own glyph decoding). A page with no text layer (a scan) is rasterised
+and handed to OCR (``parsing.formats.ocr``).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import statistics
+from dataclasses import dataclass, field
+
+import pdfplumber
+import pymupdf
+from pdfminer.psparser import PSException
+from pdfplumber.utils.exceptions import MalformedPDFException, PdfminerException
+
+from parsing.document import Block, Document, Table, Unreadable
+
+MAX_PAGES = 200
+#: Rasterisation for OCR: enough for 10.5 pt CJK glyphs to be recognised, small enough to be quick.
+OCR_DPI = 200
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_CJK_OR_PUNCTUATION = re.compile(r"[\u2e80-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef“”‘’]")
+_ITEM = re.compile(r"\s*(?:[（(][一二三四五六七八九十\d]+[)）]|[一二三四五六七八九十]+、|\d+\s*[.．、])")
+_PAGE_NUMBER = re.compile(r"^[-—–\s]*(?:第\s*)?\d+\s*(?:页)?\s*(?:(?:/|共)\s*\d+\s*页?)?[-—–\s]*$")
+_NUMBER_OR_MARK = re.compile(r"^[\s\d.,%／/\-—–－无]*$")
+_TOLERANCE = 3.0
+#: What pdfminer and MuPDF raise on a damaged file (pdfminer lets plain ValueErrors and KeyErrors out too).
+_BROKEN = (PSException, PdfminerException, MalformedPDFException, ValueError, KeyError, TypeError)
+_MUPDF_ERRORS = (pymupdf.FileDataError, pymupdf.mupdf.FzErrorBase, RuntimeError, ValueError)
+
+
+@dataclass
+class _Char:
+    x0: float
+    top: float
+    x1: float
+    bottom: float
+    text: str
+
+
+@dataclass
+class _Line:
+    page: int
+    top: float
+    bottom: float
+    x0: float
+    x1: float
+    text: str
+
+
+@dataclass
+class _Cell:
+    x0: float
+    top: float
+    x1: float
+    bottom: float
+    text: str
+
+
+@dataclass
+class _Part:
+    """The piece of a table on one page (its cells in page coordinates)."""
+
+    page: int
+    x0: float
+    top: float
+    x1: float
+    bottom: float
+    cells: list[_Cell]
+
+
+@dataclass
+class _Page:
+    number: int
+    items: list[_Line | _Part | Block] = field(default_factory=list)
+
+
+def read_pdf(body: bytes) -> Document:
+    notes = []
+    try:
+        pdf, count = _open(body)
+    except _BROKEN as e:
+        # A download cut short or a damaged cross-reference table: MuPDF rebuilds what pdfminer cannot.
+        repaired = _repaired(body)
+        if repaired is None:
+            raise Unreadable(f"PDF: cannot open the file ({type(e).__name__}: {e})") from e
+        try:
+            pdf, count = _open(repaired)
+        except _BROKEN as again:
+            raise Unreadable(f"PDF: cannot open the file, even repaired ({type(again).__name__}: {again})") from e
+        body = repaired
+        notes.append(f"the file is damaged ({type(e).__name__}: {e}); read as PyMuPDF repaired it")
+    with pdf:
+        if count == 0:
+            raise Unreadable("PDF: the file has no pages")
+        if count > MAX_PAGES:
+            raise Unreadable(f"PDF: {count} pages, more than the {MAX_PAGES} a report can have")
+        document = Document("pdf", pages=count, notes=notes)
+        try:
+            pages = _read_pages(pdf, body, document)
+        except (PSException, PdfminerException, MalformedPDFException, *_MUPDF_ERRORS) as e:
+            raise Unreadable(f"PDF: a page cannot be read ({type(e).__name__}: {e})") from e
+    document.blocks = _assemble(pages, document.notes)
+    return document
+
+
+def _open(body: bytes):
+    pdf = pdfplumber.open(io.BytesIO(body))
+    try:
+        return pdf, len(pdf.pages)
+    except BaseException:
+        pdf.close()
+        raise
+
+
+def _repaired(body: bytes) -> bytes | None:
+    try:
+        with pymupdf.open(stream=body, filetype="pdf") as doc:
+            return doc.tobytes(garbage=1) if doc.page_count else None
+    except _MUPDF_ERRORS:
+        return None
+
+
+def _read_pages(pdf, body: bytes, document: Document) -> list[_Page]:
+    pages: list[_Page] = []
+    scans: list[int] = []
+    with pymupdf.open(stream=body, filetype="pdf") as mupdf:  # opening is cheap; pages load only when asked
+        for number, plumbed in enumerate(pdf.pages, 1):
+            page = plumbed.dedupe_chars()
+            chars = [_Char(c["x0"], c["top"], c["x1"], c["bottom"], c["text"]) for c in page.chars]
+            why = _garbled(chars)
+            if not "".join(c.text for c in chars).strip():
+                if page.images:
+                    scans.append(number)
+                pages.append(_Page(number))
+            elif why and _garbled(again := _mupdf_chars(_page(mupdf, number))):
+                document.notes.append(f"page {number}: text layer garbled ({why}), even for PyMuPDF; read by OCR")
+                scans.append(number)
+                pages.append(_Page(number))
+            elif why:
+                document.notes.append(f"page {number}: text layer garbled ({why}); re-read with PyMuPDF")
+                pages.append(_read_page(number, page, again))
+            else:
+                pages.append(_read_page(number, page, chars))
+            plumbed.close()  # drop the page's parsed objects: a long report would hold them all
+        if scans:
+            _recognise(scans, pages, mupdf, document)
+    return pages
+
+
+def _garbled(chars: list[_Char]) -> str | None:
+    """Why a page's text is not the text printed, or None: glyph ids, private-use, replacement or control
+    characters; glyph ids passed off as code points (PyMuPDF's reading of a font without a ToUnicode
+    map: a scatter of rare ideographs and symbols); or, in a Chinese report, next to no Chinese."""
+    text = "".join(c.text for c in chars if not c.text.isspace())
+    if not text:
+        return None
+    cid = sum(c.text.startswith("(cid:") for c in chars)
+    bad = cid + sum("\ue000" <= ch <= "\uf8ff" or ch == "\ufffd" or ord(ch) < 32 for ch in text)
+    if bad >= max(3, 0.1 * len(chars)):
+        return "(cid:NN) glyphs" if cid else "private-use, replacement or control characters"
+    if len(text) >= 8 and sum(not _common(ch) for ch in text) > 0.3 * len(text):
+        return "characters no Chinese report uses"
+    if len(text) >= 100 and len(_CJK.findall(text)) < 0.05 * len(text):
+        return "almost no Chinese"
+    return None
+
+
+def _common(ch: str) -> bool:
+    """A character of ordinary Chinese text: ASCII, CJK punctuation and full-width forms, or one of
+    GB2312's 6,763 hanzi (99.99% of modern running text)."""
+    if ch.isascii() or "\u3000" <= ch <= "\u303f" or "\uff00" <= ch <= "\uffef" or ch in "“”‘’—…·×√○●■□△":
+        return True
+    if not _CJK.match(ch):
+        return False
+    try:
+        ch.encode("gb2312")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _page(mupdf, number: int):
+    if number > mupdf.page_count:
+        raise Unreadable(f"PDF: damaged; pdfminer finds page {number}, PyMuPDF only {mupdf.page_count} pages")
+    return mupdf[number - 1]
+
+
+def _mupdf_chars(page) -> list[_Char]:
+    chars = []
+    for block in page.get_text("rawdict")["blocks"]:
+        for line in block.get("lines", ()):
+            for span in line["spans"]:
+                for c in span["chars"]:
+                    x0, top, x1, bottom = c["bbox"]
+                    chars.append(_Char(x0, top, x1, bottom, c["c"]))
+    return chars
+
+
+def _recognise(scans: list[int], pages: list[_Page], mupdf, document: Document) -> None:
+    """OCR each run of consecutive scanned pages (so a table running over them can be joined by OCR)."""
+    from parsing.formats.ocr import recognise
+
+    runs: list[list[int]] = []
+    for number in scans:
+        if runs and runs[-1][-1] == number - 1:
+            runs[-1].append(number)
+        else:
+            runs.append([number])
+    confidences = []
+    for run in runs:
+        images = [_page(mupdf, n).get_pixmap(dpi=OCR_DPI).tobytes("png") for n in run]
+        recognised = recognise(images, "pdf")
+        for block in recognised.blocks:
+            if isinstance(block, Table):
+                block.pages = tuple(run[0] + p - 1 for p in block.pages) or (run[0],)
+                block.where = _where(block.pages)
+        pages[run[0] - 1].items.extend(recognised.blocks)
+        document.notes.extend(f"OCR of {_where(tuple(run))}: {note}" for note in recognised.notes)
+        if recognised.confidence is not None:
+            confidences.extend([recognised.confidence] * len(run))
+    document.notes.append(f"pages read by OCR: {', '.join(map(str, scans))}")
+    if confidences:
+        document.confidence = sum(confidences) / len(confidences)
+
+
+def _read_page(number: int, page, chars: list[_Char]) -> _Page:
+    parts = []
+    for table in _find_tables(page):
+        cells = [_Cell(*bbox, _text(_inside(chars, bbox))) for bbox in table.cells]
+        part = _Part(number, *table.bbox, cells)
+        if len(_edges([x for c in cells for x in (c.x0, c.x1)])) >= 3:  # a boxed paragraph is not a table
+            parts.append(part)
+    outside = [c for c in chars if not any(_centre_in(c, (p.x0, p.top, p.x1, p.bottom)) for p in parts)]
+    items: list[_Line | _Part | Block] = [*parts, *_lines(number, outside)]
+    items.sort(key=lambda item: item.top)
+    while items and isinstance(items[-1], _Line) and _PAGE_NUMBER.match(items[-1].text):
+        items.pop()
+    while items and isinstance(items[0], _Line) and _PAGE_NUMBER.match(items[0].text):
+        items.pop(0)
+    return _Page(number, items)
+
+
+def _visible(obj: dict) -> bool:
+    """Whether a drawn object shows on the page: a white fill or stroke (a text line's background) does not."""
+    kind = obj.get("object_type")
+    if kind == "rect":
+        return bool(
+            (obj.get("stroke") and not _white(obj.get("stroking_color")))
+            or (obj.get("fill") and not _white(obj.get("non_stroking_color")))
+        )
+    if kind in ("line", "curve"):
+        return not _white(obj.get("stroking_color"))
+    return True
+
+
+def _white(color) -> bool:
+    if color is None:
+        return False  # the default colour is black
+    values = (color,) if isinstance(color, int | float) else tuple(color)
+    if not values or not all(isinstance(v, int | float) for v in values):
+        return False  # a pattern or a named colour space: assume it shows
+    if len(values) == 4:  # CMYK
+        return max(values) <= 0.05
+    return min(values) >= 0.95
+
+
+def _find_tables(page) -> list:
+    visible = page.filter(_visible)
+    tables = visible.find_tables()
+    closures = _closures(visible, tables)
+    return visible.find_tables({"explicit_horizontal_lines": closures}) if closures else tables
+
+
+def _closures(page, tables) -> list[dict]:
+    """Rules closing tables whose columns run past their horizontal rules at the top or the foot, or
+    whose rule there is drawn only part of the way, as a table cut by a page break is: without them
+    the row at the break would not be found."""
+    verticals = [e for e in page.edges if e["orientation"] == "v"]
+    horizontals = [e for e in page.edges if e["orientation"] == "h"]
+    closures = []
+    for table in tables:
+        x0, top, x1, bottom = table.bbox
+        columns = [e for e in verticals if x0 - 2 <= e["x0"] <= x1 + 2 and e["top"] < bottom and e["bottom"] > top]
+        for y in {min(e["top"] for e in columns), max(e["bottom"] for e in columns)} if columns else ():
+            if not _ruled(horizontals, y, x0, x1):
+                closures.append({"object_type": "line", "x0": x0, "x1": x1, "top": y, "bottom": y,
+                                 "width": x1 - x0, "height": 0})  # fmt: skip
+    return closures
+
+
+def _ruled(horizontals: list[dict], y: float, x0: float, x1: float) -> bool:
+    """Whether rules at height y cover the whole width x0..x1."""
+    reach = x0
+    for e in sorted((e for e in horizontals if abs(e["top"] - y) <= _TOLERANCE), key=lambda e: e["x0"]):
+        if e["x0"] > reach + _TOLERANCE:
+            return False
+        reach = max(reach, e["x1"])
+    return reach >= x1 - _TOLERANCE
+
+
+def _centre_in(c: _Char, bbox: tuple[float, float, float, float]) -> bool:
+    x, y = (c.x0 + c.x1) / 2, (c.top + c.bottom) / 2
+    return bbox[0] <= x <= bbox[2] and bbox[1] <= y <= bbox[3]
+
+
+def _inside(chars: list[_Char], bbox) -> list[_Char]:
+    return [c for c in chars if _centre_in(c, bbox)]
+
+
+def _lines(page: int, chars: list[_Char]) -> list[_Line]:
+    """Characters grouped into lines: a character joins the line its vertical middle falls in."""
+    lines: list[list[_Char]] = []
+    for c in sorted(chars, key=lambda c: (c.top, c.x0)):
+        middle = (c.top + c.bottom) / 2
+        if lines and lines[-1][0].top - 1 <= middle <= lines[-1][0].bottom + 1:
+            lines[-1].append(c)
+        else:
+            lines.append([c])
+    result = []
+    for group in lines:
+        group.sort(key=lambda c: c.x0)
+        text = _joined(group)
+        if text:
+            result.append(_Line(page, min(c.top for c in group), max(c.bottom for c in group),
+                                group[0].x0, group[-1].x1, text))  # fmt: skip
+    return result
+
+
+def _joined(chars: list[_Char]) -> str:
+    """A line's characters as text: a space where a gap separates two Latin words or figures."""
+    out: list[str] = []
+    previous = None
+    for c in chars:
+        if previous is not None and out and not out[-1].isspace() and not c.text.isspace():
+            gap = c.x0 - previous.x1
+            size = max(previous.bottom - previous.top, 1.0)
+            if gap > 0.3 * size and not (_CJK_OR_PUNCTUATION.match(out[-1][-1]) and _CJK_OR_PUNCTUATION.match(c.text)):
+                out.append(" ")
+        out.append(c.text)
+        previous = c
+    return re.sub(r"\s+", " ", "".join(out)).strip()
+
+
+def _text(chars: list[_Char]) -> str:
+    """A cell's text: its lines joined, as a cell's lines are wrapping, not structure."""
+    return _wrap([line.text for line in _lines(0, chars)])
+
+
+def _wrap(lines: list[str]) -> str:
+    text = ""
+    for line in lines:
+        latin = text and re.match(r"[A-Za-z0-9]", line) and re.search(r"[A-Za-z0-9,;:]$", text)
+        text = f"{text} {line}" if latin else text + line
+    return text
+
+
+def _edges(values: list[float]) -> list[float]:
+    """Distinct positions, those within the tolerance of each other taken as one."""
+    edges: list[float] = []
+    for v in sorted(values):
+        if not edges or v - edges[-1] > _TOLERANCE:
+            edges.append(v)
+    return edges
+
+
+def _index(edges: list[float], v: float) -> int:
+    return min(range(len(edges)), key=lambda i: abs(edges[i] - v))
+
+
+# -- a document's pages into blocks -------------------------------------------------------------
+
+
+def _assemble(pages: list[_Page], notes: list[str]) -> list[Block]:
+    items: list[_Line | list[_Part] | Block] = []
+    previous: _Line | _Part | Block | None = None
+    for page in pages:
+        for item in page.items:
+            if isinstance(item, _Part) and isinstance(previous, _Part) and _continues(previous, item):
+                items[-1].append(item)
+                notes.append(f"table stitched across pages {previous.page}–{item.page}")
+            elif isinstance(item, _Part):
+                items.append([item])
+            else:
+                items.append(item)
+            previous = item
+        if not page.items:
+            previous = None  # a scan or a blank page between two parts breaks the table
+    blocks: list[Block] = []
+    lines: list[_Line] = []
+    for item in items:
+        if isinstance(item, _Line):
+            lines.append(item)
+            continue
+        blocks.extend(_paragraphs(lines))
+        lines = []
+        blocks.append(_table(item, sum(isinstance(b, Table) for b in blocks) + 1) if isinstance(item, list) else item)
+    blocks.extend(_paragraphs(lines))
+    return blocks
+
+
+def _continues(a: _Part, b: _Part) -> bool:
+    """Whether b, first on its page, carries on a, last on the page before: same width and columns
+    that are the same rules (or some of them: a continued sub-table merges columns the part above splits)."""
+    if b.page != a.page + 1 or abs(a.x0 - b.x0) > 2 * _TOLERANCE or abs(a.x1 - b.x1) > 2 * _TOLERANCE:
+        return False
+    ea, eb = (_edges([x for c in p.cells for x in (c.x0, c.x1)]) for p in (a, b))
+    fewer, more = (ea, eb) if len(ea) <= len(eb) else (eb, ea)
+    return all(any(abs(x - y) <= _TOLERANCE for y in more) for x in fewer)
+
+
+def _table(parts: list[_Part], number: int) -> Table:
+    cells: list[_Cell] = []
+    offset = 0.0
+    for i, part in enumerate(parts):
+        shift = offset - part.top
+        shifted = [_Cell(c.x0, c.top + shift, c.x1, c.bottom + shift, c.text) for c in part.cells]
+        if i:
+            shifted = _join_cut_cells(cells, shifted, offset)
+        cells.extend(shifted)
+        offset += part.bottom - part.top
+    xs = _edges([x for c in cells for x in (c.x0, c.x1)])
+    ys = _edges([y for c in cells for y in (c.top, c.bottom)])
+    grid = [[""] * (len(xs) - 1) for _ in range(len(ys) - 1)]
+    covered = [False] * (len(ys) - 1)
+    for c in cells:
+        c0, c1, r0, r1 = _index(xs, c.x0), _index(xs, c.x1), _index(ys, c.top), _index(ys, c.bottom)
+        for r in range(r0, r1):
+            covered[r] = True
+            for col in range(c0, c1):
+                grid[r][col] = c.text
+    pages = tuple(p.page for p in parts)
+    return Table([row for row, seen in zip(grid, covered, strict=True) if seen], _where(pages), pages)
+
+
+def _join_cut_cells(above: list[_Cell], below: list[_Cell], seam: float) -> list[_Cell]:
+    """Cells cut by the page break made whole again: a label cell at the foot of one page and the
+    cell under it at the top of the next, blank or a fragment that starts no item ("法提供" under
+    "（四）无"), are one cell. A figure under a figure is never joined."""
+    result = []
+    for b in below:
+        a = next((a for a in above if abs(a.bottom - seam) <= _TOLERANCE and abs(b.top - seam) <= _TOLERANCE
+                  and abs(a.x0 - b.x0) <= _TOLERANCE and abs(a.x1 - b.x1) <= _TOLERANCE), None)  # fmt: skip
+        if a is not None and _label(a.text) and (not b.text or (_label(b.text) and not _ITEM.match(b.text))):
+            a.text = a.text + b.text
+            a.bottom = b.bottom
+        else:
+            result.append(b)
+    return result
+
+
+def _label(text: str) -> bool:
+    return bool(text) and not _NUMBER_OR_MARK.match(text)
+
+
+def _where(pages: tuple[int, ...]) -> str:
+    if not pages:
+        return "page ?"
+    return f"page {pages[0]}" if pages[0] == pages[-1] else f"page {pages[0]}–{pages[-1]}"
+
+
+def _paragraphs(lines: list[_Line]) -> list[str]:
+    """Lines joined into paragraphs: a line carries on the one before unless that one stopped short of
+    the right margin, this one is indented or starts a numbered heading, or a gap stands between them."""
+    if not lines:
+        return []
+    left = min(line.x0 for line in lines)
+    right = sorted(line.x1 for line in lines)[int(0.9 * (len(lines) - 1))]
+    size = statistics.median(line.bottom - line.top for line in lines)
+    paragraphs: list[list[str]] = []
+    previous = None
+    for line in lines:
+        starts = (
+            previous is None
+            or previous.x1 < right - 2 * size
+            or line.x0 > left + 1.2 * size
+            or _ITEM.match(line.text) is not None
+            or (line.page == previous.page and line.top - previous.bottom > 1.5 * size)
+        )
+        if starts:
+            paragraphs.append([line.text])
+        else:
+            paragraphs[-1].append(line.text)
+        previous = line
+    return [_wrap(p) for p in paragraphs]

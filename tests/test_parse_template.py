@@ -1,0 +1,343 @@
+"""The template reader and its checks, on the real corpus against hand-verified expectations, and on generated reports.
+
+The expectations (tests/data/parsing/expected/*.json) were typed by hand from the seed texts and from the PDFs'
+pages rendered as images — not copied from the reader's output — so a wrong reading fails here.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from parsing.checks import check
+from parsing.document import Document, Table
+from parsing.formats import read
+from parsing.formats.docx import read_docx
+from parsing.formats.text import read_text
+from parsing.reading import Reading
+from parsing.template import read_template
+from parsing.template.cells import parse_cell
+from parsing.template.keys import (
+    APPLICANT_COLUMNS,
+    APPLICANTS,
+    APPLICATION_ROWS_2021,
+    ART20_2021,
+    RESULT_ROWS_2021,
+    REVIEW_BLOCKS,
+    REVIEW_COLUMNS,
+    all_keys,
+    keys,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT.parent / "shared" / "corpus"
+EXPECTED = Path(__file__).parent / "data" / "parsing" / "expected"
+TEMPLATE_DOCX = CORPUS / "real" / "zxj6827111-blip__govnianbao" / "政务公开年报模版.docx"
+NAMES = sorted(p.stem for p in EXPECTED.glob("*.json"))
+REVIEW_KEYS = [f"review.{b}.{c}" for b in REVIEW_BLOCKS for c in REVIEW_COLUMNS]
+
+pytestmark = pytest.mark.skipif(not CORPUS.is_dir(), reason="the shared corpus is not beside the project")
+
+
+def _document(source: str) -> Document:
+    """A seed through the text reader (its tables one cell a line), a real file through parsing.formats.read."""
+    path = CORPUS / source
+    if path.suffix == ".txt":
+        return read_text(path.read_text(encoding="utf-8"))
+    return read(path.read_bytes(), None, path.name)
+
+
+@pytest.fixture(scope="module")
+def expected() -> dict[str, dict]:
+    return {name: json.loads((EXPECTED / f"{name}.json").read_text(encoding="utf-8")) for name in NAMES}
+
+
+@pytest.fixture(scope="module")
+def readings(expected: dict[str, dict]) -> dict[str, Reading]:
+    out = {}
+    for name, exp in expected.items():
+        reading = read_template(_document(exp["source"]))
+        reading.checks = check(reading.cells, reading.template)
+        out[name] = reading
+    return out
+
+
+def _same(a: object, b: object) -> bool:
+    """Equal and of the same kind: 0 is not None, not "0", and 7545 is not 7545.0."""
+    return a == b and type(a) is type(b)
+
+
+def test_every_expectation_covers_its_templates_keys(expected: dict[str, dict]) -> None:
+    assert len(expected) == 9
+    assert (len(keys("2021")), len(keys("2019")), len(all_keys())) == (200, 198, 200 + 7 + 19)
+    for name, exp in expected.items():
+        assert set(keys(exp["template"])) <= set(exp["cells"]) <= set(all_keys()), name
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_cells_match_the_hand_verified_expectation(name: str, expected: dict, readings: dict) -> None:
+    want, got = expected[name]["cells"], readings[name].cells
+    wrong = {k: (v, got.get(k, "<absent>")) for k, v in want.items() if not _same(got.get(k), v)}
+    extra = sorted(set(got) - set(want))
+    accuracy = 1 - len(wrong) / len(want)
+    print(f"{name}: {accuracy:.2%} of {len(want)} cells right")
+    assert not extra, f"keys read that the expectation does not have: {extra}"
+    assert accuracy >= 0.99, f"{name}: {accuracy:.2%}; (expected, read): {wrong}"
+    assert not wrong, f"{name}: (expected, read): {wrong}"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_template_year_and_agency(name: str, expected: dict, readings: dict) -> None:
+    exp, reading = expected[name], readings[name]
+    assert (reading.template, reading.year, reading.agency) == (exp["template"], exp["year"], exp["agency"])
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_failed_checks_are_exactly_the_reports_own_errors(name: str, expected: dict, readings: dict) -> None:
+    failed = sorted(c.name for c in readings[name].checks if not c.passed)
+    assert failed == sorted(expected[name]["failed_checks"])
+    assert readings[name].passed is not bool(failed)
+
+
+def test_the_checks_read_the_printed_arithmetic(readings: dict) -> None:
+    huaian = {c.name: c for c in readings["szfgs2024"].checks}
+    balance = huaian["applications.balance.total"]
+    assert balance.passed and balance.detail == "3119 + 34 = 3050 + 103"
+    assert balance.cells == {"applications.new.total": 3119, "applications.carried_over.total": 34,
+                             "applications.total.total": 3050, "applications.carried_forward.total": 103}
+    # Every equation of a fully printed 2021 report applies: 7 balances, 7 result sums, 25 rows, 3 review blocks.
+    assert len(huaian) == 7 + 7 + 25 + 3
+    hongze = {c.name: c for c in readings["hzq2023"].checks}
+    assert hongze["applications.balance.total"].detail == "21 + 0 = 21 + 0"
+    assert "applications.results.total" in hongze and hongze["applications.results.total"].passed  # (六) as one row
+    assert hongze["review.reconsideration"].detail == "0 ≠ 10 + 1 + 0 + 0"
+    # 003 prints six numbers a row under seven headers: the row sums cannot be checked, and are not failed.
+    tumen = {c.name for c in readings["seed_003"].checks}
+    assert not any(n.startswith("applications.row.") for n in tumen) and "review.reconsideration" in tumen
+
+
+def test_sources_say_where_each_table_was(readings: dict) -> None:
+    sources = readings["szfgs2024"].sources
+    assert sources["applications"]["pages"] == [4, 5]
+    assert sources["review"]["pages"] == [5]
+    assert set(readings["seed_004"].sources) == {"art20", "applications", "review"}
+
+
+def test_notes_say_what_was_read_in_order(readings: dict) -> None:
+    assert any("applications.new: 6 values for 7 columns" in n for n in readings["seed_003"].notes)
+    assert any("(六)其他处理 printed as one row" in n for n in readings["hzq2024"].notes)
+    assert not readings["seed_001"].notes
+
+
+def test_sections_by_meaning(readings: dict) -> None:
+    xianyuan = readings["seed_000"].sections
+    assert xianyuan["overview"].startswith("2021年，我乡政府信息公开工作")
+    assert xianyuan["problems"].startswith("（一）主要问题")
+    assert xianyuan["other"].endswith("2021年我乡信息处理费收费情况为零。")
+    # 2019 format: seven headings; 二、主要采取的措施 is no template section and stays in the overview.
+    jiucai = readings["seed_004"].sections
+    assert "加强领导，强化责任落实" in jiucai["overview"] and jiucai["other"] == "无。"
+    assert jiucai["problems"].startswith("2020年，我乡政府信息公开工作按照县委")
+    # 001 numbers its first headings 1、 2、 and the rest 三、 四、.
+    zhangjiapo = readings["seed_001"].sections
+    assert zhangjiapo["overview"].startswith("2021年，张家坡镇深入贯彻")
+    assert "（1） 主动公开信息情况" in zhangjiapo["overview"]
+    assert "下一步我镇将继续按照上级要求" in zhangjiapo["problems"]
+    assert readings["template_blank"].sections["other"] == "（文字描述，收取信息处理费情况在此处报告。）"
+
+
+@pytest.mark.parametrize(
+    ("printed", "cell"),
+    [("0", 0), ("\u20020", 0), ("１２", 12), ("3,119", 3119), ("3，119", 3119), ("96171.6", 96171.6), ("/", "/"),
+     ("—", "—"), ("——", "——"), ("无", "无"), ("-", "-"), ("", None), ("\u3000\u3000", None), ("-2", -2)],
+)
+def test_a_cell_is_what_was_printed(printed: str, cell: object) -> None:
+    assert _same(parse_cell(printed), cell)
+
+
+def test_a_document_without_the_template_has_no_cells() -> None:
+    text = "某某县人民政府2021年工作总结\n一、总体情况\n本年新收政府信息公开申请3件。数据的统计期限自2021年1月1日起。"
+    reading = read_template(read_text(text))
+    assert reading.template is None and reading.cells == {} and check(reading.cells, None) == []
+    assert (reading.year, reading.agency) == (2021, None)
+
+
+# ---- generated reports ------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def blank() -> Document:
+    return read_docx(TEMPLATE_DOCX.read_bytes())
+
+
+#: In the blank template's grids: the Art. 20 table's data rows, the applications table's first data row.
+ART20_ROWS = {"regulations": 2, "normative_documents": 3, "licensing": 6, "punishment": 9, "enforcement": 10,
+              "fees": 13}
+FIRST_APPLICATION_ROW = 3
+FIRST_VALUE_COLUMN = 3
+
+
+@st.composite
+def consistent(draw: st.DrawFn) -> dict[str, int | float]:
+    """A full 2021 reading whose every equation holds."""
+    cells: dict[str, int | float] = {}
+    small = st.integers(0, 40)
+    for column in APPLICANTS:
+        results = {row: draw(small) for row in RESULT_ROWS_2021}
+        total = sum(results.values())
+        forward = draw(small)
+        carried = draw(st.integers(0, total + forward))
+        rows = {**results, "total": total, "carried_forward": forward, "carried_over": carried,
+                "new": total + forward - carried}
+        cells.update({f"applications.{row}.{column}": v for row, v in rows.items()})
+    for row in APPLICATION_ROWS_2021:
+        cells[f"applications.{row}.total"] = sum(cells[f"applications.{row}.{c}"] for c in APPLICANTS)
+    for block in REVIEW_BLOCKS:
+        parts = [draw(small) for _ in REVIEW_COLUMNS[:-1]]
+        cells.update({f"review.{block}.{c}": v for c, v in zip(REVIEW_COLUMNS, [*parts, sum(parts)], strict=True)})
+    for item, columns in ART20_2021.items():
+        for column in columns:
+            cells[f"art20.{item}.{column}"] = draw(st.integers(0, 99999))
+    cells["art20.fees.amount"] = draw(st.integers(0, 10**6)) / 100 or 0.5
+    return cells
+
+
+def _printed(value: int | float, style: str) -> str:
+    text = f"{value:,}" if style == "thousands" and isinstance(value, int) else str(value)
+    return text.translate(str.maketrans("0123456789", "０１２３４５６７８９")) if style == "fullwidth" else text
+
+
+def _fill_grid(blank: Document, cells: dict, style: str) -> Document:
+    """The blank template with ``cells`` typed in (a key absent from cells: the cell left blank)."""
+    document = copy.deepcopy(blank)
+    art20, applications, review = document.tables
+    for item, row in ART20_ROWS.items():
+        for j, column in enumerate(ART20_2021[item]):
+            value = cells.get(f"art20.{item}.{column}")
+            art20.rows[row][1 + j] = "" if value is None else _printed(value, style)
+    for i, row in enumerate(APPLICATION_ROWS_2021):
+        for j, column in enumerate(APPLICANT_COLUMNS):
+            value = cells.get(f"applications.{row}.{column}")
+            applications.rows[FIRST_APPLICATION_ROW + i][FIRST_VALUE_COLUMN + j] = (
+                "" if value is None else _printed(value, style))
+    review.rows[3] = ["" if cells.get(k) is None else _printed(cells[k], style) for k in REVIEW_KEYS]
+    return document
+
+
+def _stream_text(blank: Document, cells: dict, style: str) -> str:
+    """The report as a text extractor lays a table out: each distinct label once, then its values, a line each;
+    a key absent from cells is a cell that left no line at all."""
+    art20, applications, review = blank.tables
+    lines = ["测试县人民政府2021年政府信息公开工作年度报告", "一、总体情况", "（文字描述）", "二、主动公开政府信息情况"]
+    for i, row in enumerate(art20.rows):
+        item = next((k for k, r in ART20_ROWS.items() if r == i), None)
+        lines.append(row[0])
+        if item:
+            lines += [_printed(cells[k], style) for c in ART20_2021[item] if (k := f"art20.{item}.{c}") in cells]
+        else:
+            lines += [c for c in dict.fromkeys(row[1:]) if c.strip() and c != row[0]]
+    lines.append("三、收到和处理政府信息公开申请情况")
+    seen: list[str] = []
+    for row in applications.rows[:FIRST_APPLICATION_ROW]:
+        seen += [c for c in dict.fromkeys(row) if c not in seen]
+    lines += seen
+    previous: list[str] = []
+    for i, row in enumerate(APPLICATION_ROWS_2021):
+        labels = list(dict.fromkeys(applications.rows[FIRST_APPLICATION_ROW + i][:FIRST_VALUE_COLUMN]))
+        lines += [label for label in labels if label not in previous]
+        previous = labels
+        lines += [_printed(cells[k], style) for c in APPLICANT_COLUMNS if (k := f"applications.{row}.{c}") in cells]
+    lines.append("四、政府信息公开行政复议、行政诉讼情况")
+    for row in review.rows[:3]:
+        lines += list(dict.fromkeys(c.replace("\n", "") for c in row))
+    lines += [_printed(cells[k], style) for k in REVIEW_KEYS if k in cells]
+    lines += ["五、存在的主要问题及改进情况", "（文字描述）", "六、其他需要报告的事项", "无"]
+    return "\n".join(lines)
+
+
+def _read(document: Document) -> Reading:
+    reading = read_template(document)
+    reading.checks = check(reading.cells, reading.template)
+    return reading
+
+
+STYLES = st.sampled_from(["plain", "fullwidth", "thousands"])
+KEY = st.sampled_from([f"applications.{r}.{c}" for r in APPLICATION_ROWS_2021 for c in APPLICANT_COLUMNS])
+SETTINGS = settings(max_examples=25, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+def _split(document: Document, at: int) -> Document:
+    """The applications table broken over two pages at grid row ``at``: two Tables, the second without a header."""
+    art20, applications, review = document.tables
+    first, second = applications.rows[:at], applications.rows[at:]
+    document.blocks = [b for b in document.blocks if b is not applications]
+    where = document.blocks.index(review)
+    document.blocks[where:where] = [Table(first, "page 1", (1,)), "- 1 -", Table(second, "page 2", (2,))]
+    return document
+
+
+@SETTINGS
+@given(cells=consistent(), style=STYLES, split=st.none() | st.integers(1, len(APPLICATION_ROWS_2021) - 1))
+def test_numbers_in_the_template_grid_read_back_exactly(blank: Document, cells: dict, style: str, split) -> None:
+    document = _fill_grid(blank, cells, style)
+    if split is not None:
+        document = _split(document, FIRST_APPLICATION_ROW + split)
+    reading = _read(document)
+    assert reading.template == "2021"
+    assert {k: reading.cells[k] for k in cells} == cells
+    assert reading.passed and len(reading.checks) == 42
+    if split is not None:
+        assert reading.sources["applications"]["pages"] == [1, 2]
+
+
+@SETTINGS
+@given(cells=consistent(), style=STYLES)
+def test_numbers_in_a_linear_stream_read_back_exactly(blank: Document, cells: dict, style: str) -> None:
+    reading = _read(read_text(_stream_text(blank, cells, style)))
+    assert (reading.template, reading.year, reading.agency) == ("2021", 2021, "测试县人民政府")
+    assert {k: reading.cells[k] for k in cells} == cells
+    assert reading.passed and len(reading.checks) == 42
+
+
+def _involving(reading: Reading, key: str) -> set[str]:
+    return {c.name for c in reading.checks if key in c.cells}
+
+
+@SETTINGS
+@given(cells=consistent(), key=KEY, bump=st.integers(1, 9))
+def test_a_misprinted_cell_fails_exactly_its_column_and_row(blank: Document, cells: dict, key: str, bump: int) -> None:
+    full = _read(_fill_grid(blank, cells, "plain"))
+    misprinted = _read(_fill_grid(blank, {**cells, key: cells[key] + bump}, "plain"))
+    failed = {c.name for c in misprinted.checks if not c.passed}
+    assert failed == _involving(full, key) and failed
+    row, column = key.removeprefix("applications.").rsplit(".", 1)
+    assert f"applications.row.{row}" in failed
+    assert f"applications.balance.{column}" in failed or f"applications.results.{column}" in failed
+
+
+@SETTINGS
+@given(cells=consistent(), key=KEY)
+def test_a_blank_cell_stays_blank_and_skips_only_its_checks(blank: Document, cells: dict, key: str) -> None:
+    full = _read(_fill_grid(blank, cells, "plain"))
+    blanked = _read(_fill_grid(blank, {k: v for k, v in cells.items() if k != key}, "plain"))
+    assert blanked.cells[key] is None
+    assert {k: blanked.cells[k] for k in cells if k != key} == {k: v for k, v in cells.items() if k != key}
+    assert {c.name for c in blanked.checks} == {c.name for c in full.checks} - _involving(full, key)
+    assert blanked.passed
+
+
+@SETTINGS
+@given(cells=consistent(), key=KEY)
+def test_a_dropped_token_moves_nothing_outside_its_row(blank: Document, cells: dict, key: str) -> None:
+    reading = _read(read_text(_stream_text(blank, {k: v for k, v in cells.items() if k != key}, "plain")))
+    row = key.removeprefix("applications.").rsplit(".", 1)[0]
+    own = {f"applications.{row}.{c}" for c in APPLICANT_COLUMNS}
+    assert {k: reading.cells[k] for k in cells if k not in own} == {k: v for k, v in cells.items() if k not in own}
+    assert reading.cells[f"applications.{row}.total"] is None
+    assert any(n.startswith(f"applications.{row}: 6 values") for n in reading.notes)
+    failed = {c.name for c in reading.checks if not c.passed}
+    assert all(any(k in own for k in c.cells) for c in reading.checks if c.name in failed)
