@@ -126,6 +126,10 @@ def assert_upgraded(catalog: Catalog) -> None:
     assert counts["new/report"] == 1 and catalog.latest_capture(REPORT).novelty == "same"
     assert catalog.url_check(REPORT).interval == 14 * 24 * 3600  # doubled from the replayed week
     assert len(catalog.parse_queue()) == 2  # the one pending before, and the new report
+    claimed = catalog.claim_parses("test:1", limit=5)  # revision 0003: the queue's claims, and results
+    assert [r.sha256 for r in claimed] == ["2" * 64, "6" * 64] and catalog.claim_parses("test:2") == []
+    catalog.record_parse("2" * 64, 1, state="failed", error="unreadable", seconds=0.5)
+    assert catalog.parse_result("2" * 64).error == "unreadable" and catalog.parse_counts()["failed"] == 1
 
 
 def test_a_read_only_open_does_not_upgrade_and_says_why(tmp_path):
