@@ -150,7 +150,7 @@ def memento(request: Request, stamp: str, url: str, state: State) -> Response:
         "Link": _links(url, held, mementos=False).replace("\n", " "),
         "X-Archive-SHA256": capture.sha256,
         # An archived page is the county's, not ours: no script of it runs with this server's session.
-        "Content-Security-Policy": "sandbox; default-src 'none'"})
+        "Content-Security-Policy": "sandbox; default-src 'none'; frame-ancestors 'self'"})
 
 
 @router.get("/cdx", summary="The capture index (CDX): one line per capture",
