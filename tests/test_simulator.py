@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import re
@@ -12,9 +13,24 @@ import urllib.request
 from urllib.parse import unquote, urlencode, urljoin, urlsplit
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from tests.simulator import PlantedAttachment, SimulatorServer, build_hard_world, build_static_world, build_world
+from crawler import doctext, judge
+from tests.simulator import (
+    PlantedAttachment,
+    SimulatorServer,
+    build_hard_world,
+    build_static_world,
+    build_world,
+    documents,
+    legacy,
+    pdfs,
+    report_html,
+    statistics,
+)
 from tests.simulator import files as sim_files
+from tests.simulator.rendered import rendered
 
 
 @pytest.fixture(scope="module")
@@ -177,8 +193,9 @@ def test_works_without_shared_corpus(monkeypatch, tmp_path):
     sim_files.real_pdfs.cache_clear()
     try:
         w = build_world(counties=3)
-        pdfs = [w.resolve("GET", a.url)[2] for a in w.attachments if a.filename.endswith(".pdf")]
-        assert pdfs and all(p.startswith(b"%PDF-") and b"startxref" in p and len(p) < 5000 for p in pdfs)
+        pdfs = [a.url for a in w.attachments if a.filename.endswith(".pdf")]
+        assert pdfs and all(w.resolve("GET", u)[2].startswith(b"%PDF-") for u in pdfs)
+        assert {w.documents[u].format for u in pdfs} == {"pdf"}  # all rendered: no real PDF to serve
     finally:
         sim_files.real_pdfs.cache_clear()
 
@@ -485,3 +502,227 @@ def test_spa_and_challenges_in_a_real_browser(hard, hard_server):
             assert ruishu.name in page.title()
         finally:
             browser.close()
+
+
+# ---- the reports' numbers and the formats they are served in ----
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(min_size=1, max_size=30), st.integers(2015, 2026), st.sampled_from(["county", "department", "township"]))
+def test_numbers_obey_the_arithmetic_except_where_planted(identity, year, kind):
+    stats = statistics.make_statistics(identity, year, kind)
+    assert stats.template == ("2021" if year >= 2021 else "2019")
+    assert list(stats.cells) == statistics.keys(stats.template)
+    for value in stats.cells.values():
+        assert value is None or value in statistics.MARKS or (type(value) in (int, float) and value > -5)
+    failing = statistics.failing(stats.cells, stats.template)
+    assert stats.failing == failing
+    if stats.planted is None:
+        assert not failing
+        return
+    assert failing, "a planted cell must break a check"
+    put_back = dict(stats.cells)
+    put_back[stats.planted] += 1 if put_back[stats.planted] < _consistent(stats) else -1
+    assert not statistics.failing(put_back, stats.template)  # the one cell off is all that is wrong
+    row, col = stats.planted.rsplit(".", 1)[0], stats.planted.rsplit(".", 1)[1]
+    for name in failing:  # every failing check reads the planted cell
+        if name.startswith("review."):
+            assert stats.planted.startswith(name + ".")
+        elif ".row." in name:
+            assert row == "applications." + name.split(".row.")[1]
+        else:
+            assert col == name.rsplit(".", 1)[1]
+
+
+def _consistent(stats: statistics.Statistics) -> int:
+    """The value the planted cell should have held: what makes every check pass again."""
+    original = stats.cells[stats.planted]
+    for value in (original - 1, original + 1):
+        if not statistics.failing({**stats.cells, stats.planted: value}, stats.template):
+            return value
+    raise AssertionError(f"no single value of {stats.planted} makes the report consistent")
+
+
+def test_numbers_are_realistic():
+    """Mostly small, county larger than township, marks and blanks where reports print them, ~1 in 12 off."""
+    def sample(kind: str, years=range(2019, 2025)) -> list[statistics.Statistics]:
+        return [statistics.make_statistics(f"realistic:{kind}:{k}", y, kind) for k in range(60) for y in years]
+
+    county, township = sample("county"), sample("township")
+
+    def requests(s: statistics.Statistics) -> int:
+        value = s.cells["applications.new.total"]
+        return value if isinstance(value, int) else 0
+
+    assert sum(map(requests, county)) > 5 * sum(map(requests, township))
+    everything = county + township + sample("department")
+    values = [v for s in everything for v in s.cells.values()]
+    assert values.count(0) / len(values) > 0.5
+    assert {v for v in values if isinstance(v, str)} == set(statistics.MARKS) and None in values
+    assert any(isinstance(v, float) for v in values)
+    planted = sum(s.planted is not None for s in everything) / len(everything)
+    assert 1 / 20 < planted < 1 / 8, planted
+    assert statistics.make_statistics("same", 2022, "county") == statistics.make_statistics("same", 2022, "county")
+
+
+@pytest.fixture(scope="module")
+def samples(world):
+    """One report of each template from the world, and the cells their grids print (key → (row, col, text))."""
+    out = {}
+    for served in world.documents.values():
+        if served.report is not None:
+            out.setdefault(served.report.template, served.report)
+    return out
+
+
+def _grid_values(grid) -> dict[str, str]:
+    return {s.key: s.text for s in grid.spans if s.key}
+
+
+def _html_grid(table) -> list[list[str]]:
+    """An lxml <table> expanded to a full grid (merged cells repeated), as a reader must do."""
+    grid: dict[tuple[int, int], str] = {}
+    for r, tr in enumerate(table.iter("tr")):
+        c = 0
+        for cell in tr:
+            while (r, c) in grid:
+                c += 1
+            text = cell.text_content().replace("\xa0", "").strip()
+            for dr in range(int(cell.get("rowspan", 1))):
+                for dc in range(int(cell.get("colspan", 1))):
+                    grid[(r + dr, c + dc)] = text
+            c += int(cell.get("colspan", 1))
+    rows, cols = max(r for r, _ in grid) + 1, max(c for _, c in grid) + 1
+    return [[grid.get((r, c), "") for c in range(cols)] for r in range(rows)]
+
+
+def test_html_tables_are_the_template_grids(world):
+    from lxml import html as lxml_html
+
+    layouts = set()
+    for url, served in world.documents.items():
+        if served.format != "html":
+            continue
+        status, headers, body = world.resolve("GET", url)
+        page = lxml_html.document_fromstring(body.decode(_charset(headers, body)))  # GBK pages say so in <meta>
+        style = report_html.Style.draw(served.report.identity)
+        layouts.add((style.header, style.merged, style.header_tag, style.word))
+        expected = documents.grids(served.report, style.header, style.merged)
+        tables = page.xpath("//table[.//td]")
+        assert [_html_grid(t) for t in tables] == [documents.full_grid(g) for g in expected.values()], url
+        text = page.text_content()
+        assert all(line in text for line in served.report.lines if not line.startswith(documents.TABLE))
+    assert {(h, m) for h, m, _, _ in layouts} >= {("template", True), ("flat", True), ("template", False)}
+    assert {t for _, _, t, _ in layouts} == {"td", "th"} and {w for *_, w in layouts} == {True, False}
+
+
+def test_docx_fills_the_official_template(samples):
+    import docx
+
+    for template, report in samples.items():
+        document = docx.Document(io.BytesIO(rendered("docx", report)))
+        assert document.paragraphs[0].text == report.title
+        for table, grid in zip(document.tables, documents.grids(report).values(), strict=True):
+            cells = [[c.text for c in row.cells] for row in table.rows]
+            assert len(cells) == grid.rows and len(cells[0]) == grid.cols
+            for span in grid.spans:
+                if span.key:
+                    assert cells[span.row][span.col] == span.text, (template, span.key)
+        text = "\n".join(p.text for p in document.paragraphs)
+        assert all(line in text for line in report.lines if not line.startswith(documents.TABLE))
+    template = docx.Document(str(sim_files.TEMPLATE_DOCX)).tables[1]
+    filled = docx.Document(io.BytesIO(rendered("docx", samples["2021"]))).tables[1]
+    assert [c.text for c in filled.rows[2].cells] == [c.text for c in template.rows[2].cells]  # its own header
+
+
+def test_pdf_has_a_chinese_text_layer_and_the_tables(world, samples):
+    import pdfplumber
+    import pymupdf
+
+    for report in samples.values():
+        with pdfplumber.open(io.BytesIO(rendered("pdf", report))) as pdf:
+            text = "".join(page.extract_text() or "" for page in pdf.pages)
+            rows = [row for page in pdf.pages for table in page.extract_tables() for row in table]
+        assert report.title in text.replace("\n", "") and "收到和处理政府信息公开申请情况" in text
+        new = next(row for row in rows if "本年新收" in "".join(c or "" for c in row))
+        assert [c for c in new if c is not None][-7:] == [report.stats.text(f"applications.new.{c}")
+                                                           for c in statistics.COLUMNS]
+    crossing = []  # the application table runs across a page break in some, not in others
+    for report in [s.report for s in world.documents.values() if s.format == "pdf"][:12]:
+        pages = [page.get_text() for page in pymupdf.open("pdf", rendered("pdf", report))]
+        start = next(k for k, t in enumerate(pages) if "本年新收" in t)
+        crossing.append("结转下年度" not in pages[start])
+    assert any(crossing) and not all(crossing)
+
+
+def test_xlsx_merges_cells_like_the_template(samples):
+    import openpyxl
+
+    for report in samples.values():
+        sheet = openpyxl.load_workbook(io.BytesIO(rendered("xlsx", report))).active
+        assert sheet.cell(1, 1).value == report.title
+        values = {str(c.value) for row in sheet.iter_rows() for c in row if c.value is not None}
+        assert "申请人情况" in values and documents.NOTE in values
+        assert any(str(m) .startswith("A") and m.max_row - m.min_row >= 19 for m in sheet.merged_cells.ranges)
+        numbers = [v for k, v in report.stats.cells.items() if type(v) is int]
+        found = [c.value for row in sheet.iter_rows() for c in row if isinstance(c.value, int)]
+        assert sorted(found) == sorted(numbers) or all(isinstance(c.value, str | None) for row in sheet.iter_rows()
+                                                       for c in row)  # some agencies type numbers as text
+
+
+@pytest.mark.skipif(legacy.soffice() is None, reason="needs LibreOffice (soffice) to make .doc/.xls")
+def test_old_binary_formats_are_real_office_files(world):
+    kinds = {}
+    for a in world.attachments:
+        served = world.documents[a.url]
+        if served.format in ("doc", "wps", "xls"):
+            body = world.resolve("GET", a.url)[2]
+            assert body.startswith(b"\xd0\xcf\x11\xe0") and b"nianbao-sim " + a.url.encode() in body
+            kinds.setdefault(served.format, set()).add(served.report.identity)
+    assert set(kinds) == {"doc", "wps", "xls"} and all(len(v) >= 2 for v in kinds.values())
+    doc = next(a for a in world.attachments if world.documents[a.url].format == "doc")
+    text = doctext.file_text(world.resolve("GET", doc.url)[2], None, doc.filename)
+    assert world.documents[doc.url].report.title in text and "本年新收政府信息公开申请数量" in text
+
+
+def test_png_is_the_tables_as_pixels(samples):
+    import pymupdf
+
+    pixmap = pymupdf.Pixmap(pdfs.make_png(samples["2021"]))
+    assert pixmap.width > 1000 and pixmap.height > 1400
+
+
+def test_every_report_and_file_has_its_expected_reading(world):
+    expected = world.expected_readings()
+    pages = {r.url for r in world.reports if r.url.endswith((".html", ".shtml"))}
+    assert pages <= set(expected) and {e["format"] for e in expected.values()} >= {"html", "pdf", "docx", "doc"}
+    unknown = {u for u in [r.url for r in world.reports] + [a.url for a in world.attachments] if u not in expected}
+    assert {world.documents[u].format for u in unknown} <= {"real-pdf", "stand-in"}
+    for reading in expected.values():
+        assert set(reading["cells"]) == set(statistics.keys(reading["template"]))
+        assert reading["template"] == ("2021" if reading["year"] >= 2021 else "2019")
+    planted = [r for r in expected.values() if r["planted"]]
+    assert planted and all(r["failing"] for r in planted)
+    assert not any(r["failing"] for r in expected.values() if not r["planted"])
+    page = next(r for r in world.reports if r.url in pages)
+    assert expected[page.url]["agency"] == page.agency and expected[page.url]["year"] == page.year
+
+
+def test_rendered_reports_still_look_like_the_template(world):
+    """The judge (crawler.judge) takes every rendered page and (a few of each kind of) file for a report by its
+    text alone, as it would the real ones."""
+    seen: dict[str, int] = {}
+    for url, served in world.documents.items():
+        seen[served.format] = seen.get(served.format, 0) + 1
+        if served.report is None or (served.format != "html" and seen[served.format] > 3):
+            continue
+        status, headers, body = world.resolve("GET", url)
+        text = doctext.page_text(body.decode(_charset(headers, body))) if served.format == "html" else \
+            doctext.file_text(body, headers["Content-Type"], url)
+        if served.format == "xls":  # the judge reads no spreadsheet
+            continue
+        found = judge.judge("某县信息公开", text=text, is_file=served.format != "html")
+        assert found.is_report and found.markers >= 5, (url, served.format, found)
+
+
+def _charset(headers, body: bytes) -> str:
+    return "utf-8" if "utf-8" in headers["Content-Type"] or b'charset="utf-8"' in body[:300] else "gb18030"

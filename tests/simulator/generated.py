@@ -54,7 +54,8 @@ def build_generated_world(seed: int, sites: int = 8, layouts: Sequence[str] | No
     rows = rng.sample(_counties(), min(sites, len(_counties())))
     layouts = tuple(layouts or LAYOUTS)
     covered = rng.sample(layouts, len(layouts)) if cover else []
-    world, files = World(), FileFactory(real_pdf_budget=4)
+    world = World()
+    files = FileFactory(real_pdf_budget=4, served=world.documents)
     for i, row in enumerate(rows):
         site_rng = random.Random(f"generated:{seed}:{i}")
         neighbours = [r["county"] for r in rows if r is not row] or ["某某县"]

@@ -104,7 +104,7 @@ def build(site: SiteConfig, entries: list[Entry], world: World, files: FileFacto
         for att in e.attachments:
             n = rng.randint(1_000_000, 9_999_999)
             url = site.url(f"/attachment/0/{n // 100000}/{n // 1000}/{n}.{att.ext}")
-            body = files.make(att.ext, e.title, e.year, url)
+            body = files.make(att.ext, e.title, e.year, url, e.report)
             sha = world.add(url, body, CONTENT_TYPES[att.ext])
             world.plant_attachment(url, e.url, sha, att.filename)
             listed.append((url, att.filename))

@@ -100,7 +100,7 @@ def build(site: SiteConfig, entries: list[Entry], world: World, files: FileFacto
         """Plant one downfile.jsp file; returns its URL and sha256."""
         hexname = f"{rng.getrandbits(128):032x}.{ext}"
         url = f"http://{file_host}{DOWNFILE}?classid=0&filename={hexname}&showname={quote(shown)}"
-        body = files.make(ext, e.title, e.year, url)
+        body = files.make(ext, e.title, e.year, url, e.report)
         headers = {"Content-Disposition": _disposition(site, name, hexname)}
         downloads[hexname] = url
         return url, world.add(url, body, "application/octet-stream", headers)

@@ -101,7 +101,8 @@ CHALLENGES = {"antibot_jsl": "jsl", "antibot_ruishu": "ruishu", "antibot_blocked
 
 def build_hard_world(seed: int = 2025) -> World:
     """The ten hard-kind sites, deterministic for a given seed (each site has its own random stream)."""
-    world, files = World(), FileFactory(real_pdf_budget=6)
+    world = World()
+    files = FileFactory(real_pdf_budget=6, served=world.documents)
     for platform, sid, name, province, prefecture, host in HARD_SITES:
         rng = random.Random(f"{seed}:hard:{sid}")
         site = _config(platform, sid, name, province, prefecture, host)

@@ -82,14 +82,14 @@ def build(site: SiteConfig, entries: list[Entry], world: World, files: FileFacto
                          else f"/html/{e.published:%Y/%m%d}/{art_id}.html")
     for e in entries:
         if e.direct_pdf:
-            body = files.make("pdf", e.title, e.year, e.url)
+            body = files.make("pdf", e.title, e.year, e.url, e.report)
             headers, ctype = pdf_headers[e.url]
             world.plant(site.id, e, world.add(e.url, body, ctype, headers))
             continue
         inline, listed = [], []
         for att in e.attachments:
             url, headers, ctype, text = place(e, att.ext, att.filename)
-            sha = world.add(url, files.make(att.ext, e.title, e.year, url), ctype, headers)
+            sha = world.add(url, files.make(att.ext, e.title, e.year, url, e.report), ctype, headers)
             world.plant_attachment(url, e.url, sha, att.filename)
             (inline if att.embedded else listed).append((root_href(site, url), text))
         markup = article(site, e, '<div class="article-content" id="content">', metas=False,

@@ -214,7 +214,8 @@ PAGER_SITES = [
 def build_pager_world(seed: int = 2026, kinds: list[tuple[str, str]] | None = None, per_page: int = 4,
                       reports: int = 8) -> World:
     """One small site per (pager, source) in ``kinds`` (all by default); names and shapes drawn per seed."""
-    world, files = World(), FileFactory(real_pdf_budget=0)
+    world = World()
+    files = FileFactory(real_pdf_budget=0, served=world.documents)
     for (pager, source), sid, name, host in PAGER_SITES:
         if kinds is not None and (pager, source) not in kinds:
             continue

@@ -7,10 +7,13 @@ entry its URL and render list pages, article pages and attachments around it.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import random
 from dataclasses import dataclass, field
 
 from . import texts
+from .documents import Report, make_report
+from .report_html import report_html
 from .texts import Agency
 
 YEARS = range(2019, 2025)
@@ -42,6 +45,7 @@ class Entry:
     direct_pdf: bool = False  # the list links the report's PDF itself, no HTML page
     attachments: list[Att] = field(default_factory=list)
     url: str = ""  # set by the platform
+    report: Report | None = None  # what a report's page and files say (its numbers), for the expected readings
 
 
 def _when(year: int, first: tuple[int, int], last: tuple[int, int], rng: random.Random) -> dt.datetime:
@@ -51,12 +55,16 @@ def _when(year: int, first: tuple[int, int], last: tuple[int, int], rng: random.
 
 
 def _report(county: str, host: str, agency: Agency, year: int, rng: random.Random) -> Entry:
+    # The numbers are seeded by the site generator's state, read without drawing from it: every URL, title
+    # and date of a world stays what it was before reports had numbers.
+    identity = f"{host}|{agency.full}|{year}|{hashlib.sha256(repr(rng.getstate()).encode()).hexdigest()[:16]}"
     title, who = texts.report_title(county, agency, year, rng)
     # 条例 第四十九条: departments by 31 Jan, governments by 31 Mar; some publish months late.
     deadline = (1, 31) if agency.kind == "department" else (3, 31)
     published = _when(year + 1, (1, 5), deadline, rng) if rng.random() > 0.1 else _when(year + 1, (4, 1), (9, 30), rng)
-    body = texts.lines_to_html(texts.report_text(agency, county, host, year, rng))
-    return Entry("report", title, published, year=year, agency=who, agency_kind=agency.kind, body=body)
+    report = make_report(agency, county, host, year, title, who, identity, rng)
+    return Entry("report", title, published, year=year, agency=who, agency_kind=agency.kind,
+                 body=report_html(report), report=report)
 
 
 def _attachments(entry: Entry, rng: random.Random, two: bool = False) -> list[Att]:

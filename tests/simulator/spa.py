@@ -88,13 +88,13 @@ def plant_articles(site: SiteConfig, entries: list[Entry], world: World, files: 
             e.url = site.url(f"/art/{e.published:%Y/%m}/{art_id}.html")
     for e in entries:
         if e.direct_pdf:
-            body = files.make("pdf", e.title, e.year, e.url)
+            body = files.make("pdf", e.title, e.year, e.url, e.report)
             world.plant(site.id, e, world.add(e.url, body, CONTENT_TYPES["pdf"]))
             continue
         listed = []
         for att in e.attachments:
             url = site.url(f"/static/upload/{e.published:%Y%m}/{rng.getrandbits(64):016x}.{att.ext}")
-            sha = world.add(url, files.make(att.ext, e.title, e.year, url), CONTENT_TYPES[att.ext])
+            sha = world.add(url, files.make(att.ext, e.title, e.year, url, e.report), CONTENT_TYPES[att.ext])
             world.plant_attachment(url, e.url, sha, att.filename)
             listed.append((root_href(site, url), att.filename))
         world.plant(site.id, e, world.add(e.url, *encode(site, article(site, e, '<div id="content">', metas=True,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import random
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 
@@ -131,7 +132,7 @@ SEEDS = [
 
 
 @cache
-def _seed_lines(file: str) -> tuple[str, ...]:
+def seed_lines(file: str) -> tuple[str, ...]:
     """Seed text without its (often split) title lines and the [image: …] extraction marks."""
     text = (BUNDLED / "seeds" / file).read_text(encoding="utf-8")
     text = re.sub(r"\[(image|bookmark): [^\]]*\]", "", text)
@@ -147,15 +148,18 @@ def _shift_years(text: str, delta: int) -> str:
     return re.sub(r"(?<![〔\d])(20[0-2]\d)(?=\s*年)", lambda m: str(int(m.group(1)) + delta), text)
 
 
-def report_text(agency: Agency, county: str, host: str, year: int, rng: random.Random) -> list[str]:
-    """A real seed report rewritten for this agency/year: 2019 format before 2021, 2021 format after."""
+def report_text(agency: Agency, county: str, host: str, year: int, rng: random.Random,
+                read: Callable[[str], tuple[str, ...]] = seed_lines) -> list[str]:
+    """A real seed report rewritten for this agency/year: 2019 format before 2021, 2021 format after.
+
+    `read` gives a seed file's lines (documents.py passes one that has put placeholders in for the tables)."""
     if year <= 2020:
         seed = SEEDS[4]
     elif agency.kind == "township":
         seed = rng.choice([SEEDS[0], SEEDS[1], SEEDS[3]])
     else:
         seed = rng.choice([SEEDS[2], SEEDS[2], SEEDS[0]])
-    text = _shift_years("\n".join(_seed_lines(seed.file)), year - seed.year)
+    text = _shift_years("\n".join(read(seed.file)), year - seed.year)
     for old, placeholder in seed.swaps:
         text = text.replace(old, placeholder)
     for placeholder, new in ((_F, agency.full), (_S, agency.short), (_C, county), (_H, host), (_W, agency.we)):

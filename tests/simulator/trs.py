@@ -55,14 +55,15 @@ def build(site: SiteConfig, entries: list[Entry], world: World, files: FileFacto
         e.url = site.url(base + rel[id(e)][2:])
     for e in entries:
         if e.direct_pdf:
-            world.plant(site.id, e, world.add(e.url, files.make("pdf", e.title, e.year, e.url), CONTENT_TYPES["pdf"]))
+            body = files.make("pdf", e.title, e.year, e.url, e.report)
+            world.plant(site.id, e, world.add(e.url, body, CONTENT_TYPES["pdf"]))
             continue
         inline, listed = [], []
         month_dir = e.url.rsplit("/", 1)[0] + "/"
         for att in e.attachments:
             name = _file_name(e, "W" if att.embedded else "P", att.ext, rng)
             url = month_dir + name
-            sha = world.add(url, files.make(att.ext, e.title, e.year, url), CONTENT_TYPES[att.ext])
+            sha = world.add(url, files.make(att.ext, e.title, e.year, url, e.report), CONTENT_TYPES[att.ext])
             world.plant_attachment(url, e.url, sha, att.filename)
             (inline if att.embedded else listed).append((f"./{name}", att.filename))
         container = '<div class="TRS_Editor"><div class="view TRS_UEDITOR trs_paper_default trs_web">'

@@ -23,7 +23,7 @@ from functools import cache
 from urllib.parse import urlsplit
 
 from . import hanweb, html_portal, trs
-from .files import BUNDLED, FileFactory, LazyBody
+from .files import BUNDLED, FileFactory, LazyBody, Served
 from .pages import Column, SiteConfig
 from .plan import YEARS, Entry, plan_county, plan_static
 
@@ -93,6 +93,7 @@ class World:
         self.urls: list[str] = []  # every distinct GET-able page/file (aliases left out)
         self.hosts: set[str] = set()
         self.oversize: list[str] = []  # huge files (LazyBody) a crawler must not download whole
+        self.documents: dict[str, Served] = {}  # what each report page and file is (see expected_readings)
         self._compress = compress  # the benchmark world keeps its pages zlib-compressed in memory
         self._routes: dict[str, tuple[dict[str, str], bytes]] = {}
         self._handlers: dict[tuple[str, str], Handler] = {}
@@ -147,6 +148,8 @@ class World:
     def plant(self, site: str, e: Entry, sha256: str) -> None:
         if e.kind == "report":
             self.reports.append(Planted(e.url, site, e.year, e.agency, e.agency_kind, e.title, sha256))
+            if not e.direct_pdf and e.report is not None:  # a direct PDF's body was recorded by the FileFactory
+                self.documents[e.url] = Served("html", e.report)
         else:
             self.distractors.append(Distractor(e.url, site, e.title, e.kind))
 
@@ -192,6 +195,12 @@ class World:
         """Last-Modified times: whole seconds, and later for every revision, as on a real server."""
         self._last_modified = max(getattr(self, "_last_modified", 0) + 1, int(time.time()))
         return self._last_modified
+
+    def expected_readings(self) -> dict[str, dict]:
+        """For every report page and attachment whose numbers the simulator knows, what a parser should read:
+        format, template, year, agency, title, cells (every key of the template), failing (the checks the
+        printed cells fail) and planted (the cell printed off). Real PDFs and stand-ins are left out."""
+        return {url: expected for url, served in self.documents.items() if (expected := served.expected())}
 
     def registry_yaml(self) -> str:
         """The crawler's site registry for this world (same shape as the project's sites YAML)."""
@@ -275,7 +284,8 @@ def build_world(counties: int = 6, seed: int = 2024, newest_year: int | None = N
     years = YEARS if newest_year is None else range(newest_year - len(YEARS) + 1, newest_year + 1)
     rest = rows[5:]
     random.Random(seed).shuffle(rest)
-    world, files = World(compress=counties > 20), FileFactory(real_pdf_budget=12)
+    world = World(compress=counties > 20)
+    files = FileFactory(real_pdf_budget=12, served=world.documents)
     for i, row in enumerate((rows[:5] + rest)[:counties]):
         rng = random.Random(f"{seed}:{i}:{row['county']}")  # per site: adding counties keeps earlier ones
         site = _site_config(i, row, rng)
@@ -288,7 +298,8 @@ def build_world(counties: int = 6, seed: int = 2024, newest_year: int | None = N
 
 
 def build_static_world(pages: int = 2000, seed: int = 7) -> World:
-    """One plain HTML site with at least `pages` fetchable URLs (list pages, ~10–30 KB reports, files)."""
+    """One plain HTML site with at least `pages` fetchable URLs (list pages, ~15–35 KB reports, files: six
+    distinct ones of each kind, served again under each tag)."""
     rng = random.Random(seed)
     site = SiteConfig("wanzai", "万载县", "江西省", "宜春市", "www.wanzai.gov.cn", "html", per_page=20)
     site.columns = [Column(site.url("/xxgk/zfxxgknb/index.html"), "/xxgk/zfxxgknb/")]
@@ -301,7 +312,8 @@ def build_static_world(pages: int = 2000, seed: int = 7) -> World:
     while fetchable(reports) < pages:
         reports += 1
     world = World(compress=True)
-    html_portal.build(site, plan_static(site.name, site.host, reports, rng), world, FileFactory(0), rng)
+    html_portal.build(site, plan_static(site.name, site.host, reports, rng), world,
+                      FileFactory(0, served=world.documents, distinct=6), rng)
     world.sites.append(_sim_site(site))
     return world
 
