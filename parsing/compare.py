@@ -21,7 +21,7 @@ class Year:
     checks_failed: list[str]
     #: The year this one is compared with (the latest earlier one there is), or None for the first.
     previous: int | None = None
-    #: key → (that year's cell, this year's): every key either year has whose cell differs.
+    #: key → (that year's cell, this year's): every key both years have whose cell differs.
     changed: dict[str, tuple[Cell, Cell]] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
@@ -55,9 +55,9 @@ def compare(reports: Iterable[ParsedReport], agency: str) -> list[Year]:
         if years:
             before = years[-1]
             this.previous = before.year
-            this.changed = {key: (before.cells.get(key), this.cells.get(key))
-                            for key in [*before.cells, *(k for k in this.cells if k not in before.cells)]
-                            if before.cells.get(key) != this.cells.get(key)}
+            # Only keys both years' templates have: a 2019 report's art20.*.made is not "changed" by a 2021 one.
+            this.changed = {key: (before.cells[key], this.cells[key]) for key in before.cells
+                            if key in this.cells and before.cells[key] != this.cells[key]}
         years.append(this)
     return years
 

@@ -44,11 +44,16 @@ def main() -> None:
                              env=env, check=True, cwd=ROOT, capture_output=True, text=True).stdout.splitlines()
     print("\n".join(listing[:16]))  # the header and 15 rows
     print(f"… {len(listing) - 1} reports in all.\n")
+    print("parsing every archived report and attachment into the template's tables:")
+    nianbao("parse", "run", "--once", "--workers", "2", env=env)
+    nianbao("parse", "export", str(home / "reports.csv"), "--sites", str(registry), env=env)
+    print(f"\none row per report, every cell and check: {home / 'reports.csv'}\n")
     print(f"The archive is in {home}. Explore it with:\n"
           f"  . .venv/bin/activate; export NIANBAO_HOME={home.relative_to(ROOT)}\n"
           f"  nianbao archive list --site wanzai --year {year}\n"
           f"  nianbao archive get {world.reports[0].url} -o report.html\n"
-          f"  nianbao parse-queue list --json | head")
+          f"  nianbao parse show {world.reports[0].url}\n"
+          f"  nianbao parse compare --site {world.sites[0].id} --agency {world.sites[0].name}人民政府")
 
 
 if __name__ == "__main__":
