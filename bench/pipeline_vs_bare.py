@@ -24,7 +24,8 @@ Where the time goes matters as much as the ratio on a small machine, so:
 
 ``--profile DIR`` runs each crawl under cProfile (which slows it: read the profile's shares, not its
 ratio) and writes ``DIR/ROUND-KIND.prof`` for the reactor thread from spider_opened to spider_closed,
-``DIR/ROUND-KIND-THREAD.prof`` for each other thread of the crawl (the store and catalog threads), and
+``DIR/ROUND-KIND-THREAD.prof`` for each other thread of the crawl (the store and catalog threads; not the
+document reader processes, whose CPU the table gives by process), and
 a ``.txt`` beside each with its top entries by cumulative time (read the rest with ``python -m pstats``).
 
 Run from anywhere: ``python bench/pipeline_vs_bare.py [--pages 2000] [--rounds 3] [--json [PATH]] [--profile DIR]``.
@@ -95,7 +96,8 @@ def profile_threads(prefix: Path) -> None:
 
 
 class ThreadCPU:
-    """CPU seconds of each thread of this process during the crawl, by thread name (Linux: /proc).
+    """CPU seconds of each thread of this process during the crawl, by thread name (Linux: /proc), and of
+    the processes it started (the document readers, crawler.extensions.documents, and their forkserver).
 
     The store, catalog and document threads end before spider_closed, so every thread is read
     every 0.2 s (by a thread of its own, which costs nothing measurable) and its last reading kept.
@@ -104,6 +106,7 @@ class ThreadCPU:
     def __init__(self) -> None:
         import threading
 
+        self.processes = self._descendants()  # looked for again every second: walking /proc costs
         self.start = self._read()
         self.last: dict[int, tuple[str, float]] = {}
         self.stop = threading.Event()
@@ -111,30 +114,65 @@ class ThreadCPU:
         self.thread.start()
 
     @staticmethod
-    def _read() -> dict[int, float]:
-        tick, cpu = os.sysconf("SC_CLK_TCK"), {}
+    def _stat_cpu(path: str) -> float | None:
+        try:
+            fields = Path(path).read_text().rsplit(")", 1)[1].split()
+        except OSError:  # ended meanwhile
+            return None
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def _read(self) -> dict[int, float]:
+        """CPU by thread id, and by -pid for each process started from here (children, theirs …)."""
+        cpu = {}
         for tid in os.listdir("/proc/self/task"):
-            try:
-                fields = Path(f"/proc/self/task/{tid}/stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:  # ended meanwhile
-                continue
-            cpu[int(tid)] = (int(fields[11]) + int(fields[12])) / tick
+            if (seconds := self._stat_cpu(f"/proc/self/task/{tid}/stat")) is not None:
+                cpu[int(tid)] = seconds
+        for pid in self.processes:
+            if (seconds := self._stat_cpu(f"/proc/{pid}/stat")) is not None:
+                cpu[-pid] = seconds
         return cpu
+
+    @staticmethod
+    def _descendants() -> dict[int, str]:
+        """(pid, name) of every process below this one: a forkserver's children are "document reader"."""
+        found, todo = {}, [(os.getpid(), "")]
+        while todo:
+            pid, parent = todo.pop()
+            try:
+                children = [int(c) for task in os.listdir(f"/proc/{pid}/task")
+                            for c in Path(f"/proc/{pid}/task/{task}/children").read_text().split()]
+            except OSError:
+                continue
+            for child in children:
+                try:
+                    cmdline = Path(f"/proc/{child}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                except OSError:
+                    continue
+                name = ("document reader process" if parent == "forkserver"
+                        else "forkserver" if "forkserver" in cmdline else f"process {cmdline.split(' ')[0]}")
+                found[child] = name
+                todo.append((child, name))
+        return found
 
     def sample(self) -> None:
         import threading
 
         names = {thread.native_id: thread.name for thread in threading.enumerate()}
+        names.update({-pid: name for pid, name in self.processes.items()})
         for tid, cpu in self._read().items():
             name = names.get(tid) or self.last.get(tid, (f"thread {tid}", 0.0))[0]
             self.last[tid] = (name, cpu - self.start.get(tid, 0.0))
 
     def _run(self) -> None:
+        rounds = 0
         while not self.stop.wait(0.2):
+            rounds += 1
+            if rounds % 5 == 0:
+                self.processes |= self._descendants()
             self.sample()
 
     def finish(self) -> dict[str, float]:
-        """Stop sampling; the CPU seconds by thread name, pools' numbered threads added up."""
+        """Stop sampling; the CPU seconds by thread (or process) name, pools' numbered threads added up."""
         self.stop.set()
         self.thread.join()
         self.sample()

@@ -35,6 +35,12 @@ NIANBAO_PROGRESS = False
 #: Captures committed to the catalog together: at most this many, after at most this many seconds.
 NIANBAO_CATALOG_GROUP_SIZE = 64
 NIANBAO_CATALOG_GROUP_DELAY = 0.25
+#: Processes reading and judging fetched documents (crawler.extensions.documents): None, the cores but one (at least
+#: one); 0, a thread of the crawl. Each holds at most NIANBAO_DOCUMENT_QUEUE documents; one not read within
+#: NIANBAO_DOCUMENT_TIMEOUT seconds of its turn (a hostile PDF) is judged by its title and its worker replaced.
+NIANBAO_DOCUMENT_WORKERS = None
+NIANBAO_DOCUMENT_QUEUE = 4
+NIANBAO_DOCUMENT_TIMEOUT = 30.0
 #: Threads storing bodies in object storage while the crawl goes on.
 NIANBAO_STORE_THREADS = 4
 #: S3 or the catalog away: bodies and rows are spooled to NIANBAO_HOME/spool/ (fsynced, checked) and the crawl goes
@@ -186,6 +192,7 @@ SPIDER_MIDDLEWARES = {
 EXTENSIONS = {
     # First: the others find the run and the archive here (crawler.extensions.archive).
     "crawler.extensions.archive.Archive": 100,
+    "crawler.extensions.documents.DocumentReaders": 110,
     "scrapy.extensions.throttle.AutoThrottle": None,
     "crawler.extensions.throttle.AutoThrottle": 0,  # the same, learning from 304s too
     "crawler.extensions.progress.Progress": 500,

@@ -8,7 +8,6 @@ archive pipeline; every failure as a FetchFailure.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Iterator
 from functools import cached_property
 from typing import Any
@@ -24,17 +23,17 @@ from archive.catalog import GONE_STATUSES, PARSED_KINDS, utcnow
 from archive.catalog import Capture as CatalogCapture
 from crawler import discovery
 from crawler.attachments import filename_from
-from crawler.doctext import file_text
 from crawler.downloadermiddlewares.redirectloop import RedirectLoop
 from crawler.downloadhandlers.http import BODY_FILE
 from crawler.extensions.archive import Archive
+from crawler.extensions.documents import DocumentReaders, DocumentUnread
 from crawler.failures import TOO_MANY_REDIRECTS, failure_reason, list_problem, too_large_to_read
 from crawler.items import Capture, FetchFailure, FoundList, text_headers
 from crawler.judge import judge
 from crawler.listings import read_listing
 from crawler.registry import RegistryError, Site, load_registry
 from crawler.rendering import ScriptLists, needs_browser, script_list
-from crawler.reportdoc import content_type, read_document
+from crawler.reportdoc import Fetched, Judged, Task, by_title, judged
 from crawler.scope import Scope
 from nianbao.config import internal_addresses_allowed
 
@@ -72,6 +71,12 @@ class AnnualReportsSpider(Spider):
         """What the archive holds of these sites (known URLs, when each is due): crawler.extensions.archive
         (None only for a spider driven without its crawl's extensions, as unit tests do)."""
         return self.crawler.get_extension(Archive)
+
+    @cached_property
+    def readers(self) -> DocumentReaders:
+        """Where fetched documents are read and judged: worker processes (crawler.extensions.documents), or
+        for a spider driven without its crawl's extensions a thread."""
+        return self.crawler.get_extension(DocumentReaders) or DocumentReaders(self.crawler, 0, 1, 0.0)
 
     async def start(self) -> AsyncIterator[Any]:
         for site in self.sites.values():
@@ -173,23 +178,21 @@ class AnnualReportsSpider(Spider):
     async def parse_report(self, response: Response) -> AsyncIterator[Any]:
         """Judged by its title and its own text (crawler.judge): a page that is no report is kept as a page."""
         site = self.sites[response.meta["site"]]
-        title = response.meta["list_title"]
         is_page = isinstance(response, TextResponse) and _is_html(response)
         unread = too_large_to_read(response)
-        document = await asyncio.to_thread(read_document, response, title, is_page, unread)
-        title = document.title
-        found = judge(title, site.name, document.text, published=document.published, wraps=len(document.links),
-                      is_file=not is_page, min_markers=self.settings.getint("NIANBAO_REPORT_MIN_MARKERS"))
-        facts = {"title": title, "year": found.year, "agency": found.agency, "agency_kind": found.agency_kind,
+        task = self._task(response, response.meta["list_title"], site, is_page=is_page)
+        read = by_title(task) if unread else await self._judged(task)
+        found = read.judgement
+        facts = {"title": read.title, "year": found.year, "agency": found.agency, "agency_kind": found.agency_kind,
                  "year_source": found.year_source}
-        kind = found.kind if document.text is not None else "report" if found.is_report else "page"
+        kind = found.kind if read.read else "report" if found.is_report else "page"
         yield capture(response, kind, judgement=found.why, **facts)
         if is_page and unread:
             yield FetchFailure(site.id, response.url, unread, "report")
             return
         if kind != "report":
             return
-        for url, text in document.links.items():
+        for url, text in read.links.items():
             yield self._request(site, url, self.parse_attachment, kind="attachment", referrer=response.url,
                                 link_text=text, report=facts)
 
@@ -198,13 +201,22 @@ class AnnualReportsSpider(Spider):
         # A revisit is the body first archived: its name is the one recorded then, whatever the link says now.
         filename = prior.filename if prior else filename_from(response, response.meta.get("link_text", ""))
         facts = dict(response.meta["report"])
-        text = "" if too_large_to_read(response) else await asyncio.to_thread(file_text, response.body,
-                                                                               content_type(response), filename)
-        found = judge(facts["title"] or filename or "", self.sites[response.meta["site"]].name, text, is_file=True,
-                      min_markers=self.settings.getint("NIANBAO_REPORT_MIN_MARKERS"))
+        task = self._task(response, facts["title"] or filename or "", self.sites[response.meta["site"]],
+                          filename=filename)
+        # A body too large to hold is b"" here (it is in a file): no text, as a scan has none, judged here.
+        found = (judged(task) if too_large_to_read(response) else await self._judged(task)).judgement
         if facts.get("year") is None and found.year_source == "document":  # the report's year is in its file
             facts.update(year=found.year, year_source="document")
         yield capture(response, "attachment", filename=filename, judgement=found.why, **facts)
+
+    def _task(self, response: Response, title: str, site: Site, **how: Any) -> Task:
+        return Task(Fetched.of(response), title, site.name, self.settings.getint("NIANBAO_REPORT_MIN_MARKERS"), **how)
+
+    async def _judged(self, task: Task) -> Judged:
+        try:
+            return await self.readers.read(judged, task, task.fetched.url)
+        except DocumentUnread as exc:
+            return by_title(task, str(exc))
 
     # -- what the lists no longer show ------------------------------------------------------
     def recheck_known(self) -> None:
