@@ -188,6 +188,16 @@ def test_pdf_page_and_size_bounds(monkeypatch):
         read(b"%PDF-1.4" + b" " * 2000)
 
 
+def test_pdf_text_set_outside_the_page_is_not_read():
+    """A renderer's stray run of glyphs above the page's top edge shows nowhere; it is not the document's first line
+    (where the title is looked for)."""
+    pdf = pymupdf.open()
+    page = pdf.new_page()
+    page.insert_text((0, -2), "存在的主要问题及改进情况我镇政府信息", fontname="china-s", fontsize=12)
+    page.insert_text((72, 72), "2022年太口镇人民政府政府信息公开工作年度报告", fontname="china-s", fontsize=14)
+    assert read(pdf.tobytes()).paragraphs == ["2022年太口镇人民政府政府信息公开工作年度报告"]
+
+
 # -- DOCX -----------------------------------------------------------------------------------------
 
 
@@ -292,6 +302,18 @@ def test_html_encoding_from_the_header_and_a_cms_container():
     ).encode("gbk")
     document = read(page, "text/html; charset=GBK")
     assert document.paragraphs == ["某县2023年政府信息公开工作年度报告", first, second]
+
+
+def test_html_heading_outside_the_body_is_kept_though_a_sentence_names_it():
+    """The <h1> above the CMS container is the report's heading; the body's first sentence naming the report
+    (现公布……年度报告。) is no heading, so the title is not dropped as repeated."""
+    title = "青田街道办事处2023年度政府信息公开工作年度报告"
+    first = f"根据《中华人民共和国政府信息公开条例》规定，现公布{title}。"
+    page = (f"<html><body><h1 class='title'>{title}</h1><div class='TRS_Editor'><p>{first}</p>"
+            "<p>一、总体情况</p><p>2023年，青田街道深入贯彻《条例》。</p></div></body></html>").encode()
+    assert read(page, "text/html; charset=utf-8").paragraphs[:2] == [title, first]
+    repeated = page.replace(f"<p>{first}</p>".encode(), f"<p><strong>{title}</strong></p>".encode())
+    assert read(repeated, "text/html; charset=utf-8").paragraphs[:2] == [title, "一、总体情况"]
 
 
 def test_html_layout_tables_are_read_through_and_nested_data_tables_found():
@@ -454,3 +476,80 @@ def test_labels_decide_what_the_bytes_cannot():
     assert kind_of("年度报告".encode(), "text/html") == "html"
     assert kind_of(b"\x00\x01\x02binary") is None
     assert kind_of(b"BM" + b"\x00" * 12 + (40).to_bytes(4, "little") + b"\x00" * 40) == "image"
+
+
+# -- PDF tables drawn with rules missing (as MuPDF, and some exporters, draw merged and page-cut cells) -----------
+
+
+def _ruled_page(pdf, rules: list[tuple[float, float, float, float]], texts: list[tuple[float, float, str]]) -> None:
+    """A page with these rules (x0, y0, x1, y1) drawn and these texts (x, baseline y, text) written."""
+    page = pdf.new_page()
+    for x0, y0, x1, y1 in rules:
+        page.draw_line((x0, y0), (x1, y1), color=(0, 0, 0), width=0.5)
+    for x, y, text in texts:
+        page.insert_text((x, y), text, fontname="china-s", fontsize=10)
+
+
+def _boxes(xs: list[float], top: float, bottom: float) -> list[tuple[float, float, float, float]]:
+    """The rules of one row of cells between the xs: its top, its bottom, its sides."""
+    return [(xs[0], top, xs[-1], top), (xs[0], bottom, xs[-1], bottom), *((x, top, x, bottom) for x in xs)]
+
+
+def test_pdf_text_of_a_cell_with_a_rule_missing_is_kept_in_the_grid():
+    """商业企业's cell has no top rule (a merged header drawn in part): no cell to pdfplumber, yet it is printed
+    inside the table, and lands in the grid rather than nowhere."""
+    pdf = pymupdf.open()
+    xs = [60, 160, 260, 360]
+    rules = [(60, 100, 260, 100), (60, 100, 60, 140), (160, 100, 160, 140), (260, 100, 260, 140),
+             (360, 120, 360, 140), *_boxes(xs, 140, 160)]  # no rule above or right of 商业企业 at the top
+    texts = [(70, 125, "信息内容"), (170, 125, "自然人"), (270, 132, "商业企业"),
+             (70, 154, "本年新收"), (170, 154, "3"), (270, 154, "无")]
+    _ruled_page(pdf, rules, texts)
+    (table,) = read(pdf.tobytes()).tables
+    assert table.rows[-1] == ["本年新收", "3", "无"]
+    assert "商业企业" in [c for row in table.rows for c in row], table.rows
+
+
+def test_pdf_row_ruled_only_at_its_sides_is_part_of_its_table():
+    """A review table's figures row whose left cells have their sides and foot drawn but no top (the renderer drew
+    the header above only over the right part): all six figures are one row of the grid, none a loose line."""
+    pdf = pymupdf.open()
+    right = [210, 260, 310, 360]
+    rules = [*_boxes(right, 100, 120), (60, 140, 360, 140), *((x, 120, x, 140) for x in [60, 110, 160, 210]),
+             (210, 120, 360, 120)]  # fmt: skip
+    texts = [(215, 114, "结果维持"), (265, 114, "结果纠正"), (315, 114, "总计"),
+             *((x + 5, 134, str(k)) for k, x in enumerate([60, 110, 160, 210, 260, 310], 1))]
+    _ruled_page(pdf, rules, texts)
+    document = read(pdf.tobytes())
+    assert [row for t in document.tables for row in t.rows if row[0] == "1"] == [["1", "2", "3", "4", "5", "6"]]
+    assert not any("1" in p for p in document.paragraphs), document.paragraphs
+
+
+def test_pdf_open_row_at_a_page_top_is_stitched_to_the_table_above():
+    """The break fell before the figures row: the next page's row has only its sides drawn; it is read as the
+    table's last row (stitched), not as the line "0 0 0"."""
+    pdf = pymupdf.open()
+    xs = [60, 160, 260, 360]
+    _ruled_page(pdf, _boxes(xs, 700, 720), [(65, 714, "结果维持"), (165, 714, "结果纠正"), (265, 714, "总计")])
+    _ruled_page(pdf, [(x, 40, x, 60) for x in xs], [(65, 54, "0"), (165, 54, "2"), (265, 54, "2")])
+    document = read(pdf.tobytes())
+    (table,) = document.tables
+    assert table.rows == [["结果维持", "结果纠正", "总计"], ["0", "2", "2"]] and table.pages == (1, 2)
+
+
+@pytest.mark.parametrize(
+    ("foot", "top", "labels"),
+    [(("行政许可", "5"), ("其他对外管理服务事项", "7"), ["行政许可", "其他对外管理服务事项"]),
+     (("信息内容", "上一年项目数量"), ("行政事业性收费", "1"), ["信息内容", "行政事业性收费"]),
+     (("（四）无", "1.本机关不掌握"), ("法提供", "2.没有现成信息"), ["（四）无法提供"])],
+)
+def test_pdf_rows_either_side_of_a_page_break_are_joined_only_when_one_was_cut(foot, top, labels):
+    """行政许可 | 5 at one page's foot and 其他对外管理服务事项 | 7 at the next one's top are two rows (a figure each
+    side: a row cut prints its figures on one side only), so are a header row and the row under it; a group label
+    cut by the break ("（四）无" | "法提供", its sub-rows beside it) is one cell again."""
+    pdf = pymupdf.open()
+    xs = [60, 200, 300]
+    _ruled_page(pdf, _boxes(xs, 700, 720), [(65, 714, foot[0]), (205, 714, foot[1])])
+    _ruled_page(pdf, _boxes(xs, 40, 60), [(65, 54, top[0]), (205, 54, top[1])])
+    (table,) = read(pdf.tobytes()).tables
+    assert list(dict.fromkeys(row[0] for row in table.rows)) == labels, table.rows

@@ -31,6 +31,7 @@ from parsing.template.keys import (
     REVIEW_BLOCKS,
     REVIEW_COLUMNS,
     all_keys,
+    application_row,
     keys,
 )
 
@@ -341,3 +342,70 @@ def test_a_dropped_token_moves_nothing_outside_its_row(blank: Document, cells: d
     assert any(n.startswith(f"applications.{row}: 6 values") for n in reading.notes)
     failed = {c.name for c in reading.checks if not c.passed}
     assert all(any(k in own for k in c.cells) for c in reading.checks if c.name in failed)
+
+
+# -- shapes the simulated world showed (tests/test_parse_world.py), built small here --------------------------------
+
+_NOTE = "（本列数据的勾稽关系为：第一项加第二项之和，等于第三项加第四项之和）"
+_HEADER = [
+    [_NOTE] * 3 + ["申请人情况"] * 7,
+    [_NOTE] * 3 + ["自然人"] + ["法人或其他组织"] * 5 + ["总计"],
+    [_NOTE] * 3 + ["自然人", "商业企业", "科研机构", "社会公益组织", "法律服务机构", "其他", "总计"],
+]
+
+
+def test_a_continued_application_table_narrower_than_its_header_keeps_the_header_columns() -> None:
+    """A report printing only the totals column, its table continued on the next page in a grid one column
+    narrower (the part lacks the 三、本年度办理结果 column): the totals stay totals, natural_person stays blank."""
+    blank = [""] * 6
+    first = Table([*_HEADER, ["一、本年新收政府信息公开申请数量"] * 3 + [*blank, "5"],
+                   ["二、上年结转政府信息公开申请数量"] * 3 + [*blank, "1"],
+                   ["三、本年度办理结果", "（一）予以公开", "（一）予以公开", *blank, "4"]], "page 1", (1,))
+    rest = Table([["（七）总计", "（七）总计", *blank, "4"], ["四、结转下年度继续办理"] * 2 + [*blank, "2"]],
+                 "page 2", (2,))
+    reading = read_template(Document("pdf", ["三、收到和处理政府信息公开申请情况", first, rest]))
+    cells = reading.cells
+    assert [cells[f"applications.{r}.total"] for r in ("new", "carried_over", "granted", "total",
+                                                       "carried_forward")] == [5, 1, 4, 4, 2]  # fmt: skip
+    assert cells["applications.total.natural_person"] is None
+    assert cells["applications.carried_forward.other_org"] is None
+
+
+@pytest.mark.parametrize("label", ["(七）总计", "（七)总计", "（七）总计", "(七)合计", "７．其他"])
+def test_labels_match_whatever_the_bracket_and_digit_widths(label: str) -> None:
+    """OCR and hand-typed reports mix full- and half-width brackets within one label; NFKC makes them one."""
+    assert application_row(label) == (True, "other.other" if "其他" in label else "total")
+
+
+@pytest.mark.parametrize(
+    ("blocks", "year", "agency"),
+    [(["2021年长城镇人民政府政府信息公开工作年度报告", "一、总体情况"], 2021, "长城镇人民政府"),
+     (["盐山县2019年政府信息公开工作年度报告", "一、总体情况"], 2019, "盐山县"),
+     (["2020年祁县人民政府政府信息公开工作年度报告", "根据《关于印发祁县2020年政务公开工作要点的通知》"], 2020,
+      "祁县人民政府"),
+     ([Table([["万载县财政局2023年政府信息公开工作年度报告"] * 4, [""] * 4, ["二、主动公开政府信息情况", "", "", ""],
+              ["信息内容", "本年制发件数", "本年废止件数", "现行有效件数"]], "sheet 1 (附表)")], 2023, "万载县财政局")],
+)
+def test_year_and_agency_from_titles_of_every_shape(blocks: list, year: int, agency: str) -> None:
+    """The year before the agency; a county as the agency; a title followed by a sentence that names a year too
+    (the title is the whole match, not a run into the sentence); a workbook whose title is a row merged across
+    its grid."""
+    reading = read_template(Document("html", blocks))
+    assert (reading.year, reading.agency) == (year, agency)
+
+
+def test_a_section_that_is_only_its_table_is_found() -> None:
+    """二、三、四 often hold nothing but their tables: their text is the tables' rows, not "" (which says the
+    report lacks the section)."""
+    art20 = Table([["第二十条第（一）项"] * 4, ["信息内容", "本年制发件数", "本年废止件数", "现行有效件数"],
+                   ["规章", "0", "无", "3"]], "table 1")
+    review = Table([["行政复议"] * 5 + ["行政诉讼"] * 10, ["0"] * 15], "table 2")
+    document = Document("html", ["一、总体情况", "本年度……", "二、主动公开政府信息情况", art20,
+                                 "四、政府信息公开行政复议、行政诉讼情况", review,
+                                 "五、存在的主要问题及改进情况", "无。"])  # fmt: skip
+    sections = read_template(document).sections
+    assert sections["proactive"].splitlines() == [
+        "第二十条第（一）项", "信息内容\t本年制发件数\t本年废止件数\t现行有效件数", "规章\t0\t无\t3"
+    ]
+    assert sections["review_litigation"].startswith("行政复议\t行政诉讼\n0")
+    assert sections["requests"] == "" and sections["problems"] == "无。"

@@ -71,8 +71,8 @@ def read_html(body: bytes, content_type: str | None = None) -> Document:
     container = _container(root, weights)
     blocks = _Flow().read(container)
     title = _title_before(root, container)
-    if title and not any(isinstance(b, str) and title in b for b in blocks[:3]):
-        blocks.insert(0, title)
+    if title and not any(isinstance(b, str) and title in b and len(b) < 2 * len(title) for b in blocks[:3]):
+        blocks.insert(0, title)  # unless the body repeats it as its own heading (a sentence naming it does not)
     return Document("html", blocks)
 
 

@@ -5,7 +5,9 @@ and Word exports paint every text line on a white rectangle, and those invisible
 whole pages of prose into one-column "tables". A report's application table (28 rows) always runs
 over a page break, often with no rule closing it at the page's foot, so a table's visible columns
 running past its last rule close it there, and the part that continues at the top of the next page
-is stitched to it; a cell cut by the break ("（四）无" | "法提供") is joined into one.
+is stitched to it; a cell cut by the break ("（四）无" | "法提供") is joined into one. Renderers leave rules out
+(MuPDF draws a merged cell's borders in part, a row at a page's top with its sides only): such rows are closed by
+rules drawn in, and text inside a table that no found cell holds is put in the grid positions it was printed over.
 
 Text comes from pdfplumber's characters; a page whose fonts lack a ToUnicode map comes out as
 ``(cid:NN)``, private-use or replacement characters, or as no Chinese at all, and is read again with
@@ -79,6 +81,9 @@ class _Part:
     x1: float
     bottom: float
     cells: list[_Cell]
+    #: Text inside the table that no cell found holds: a cell whose rules are drawn only in part (a rowspan
+    #: cut by the page break, a merged header) is no cell to pdfplumber, yet its text is printed there.
+    loose: list[_Cell] = field(default_factory=list)
 
 
 @dataclass
@@ -139,7 +144,7 @@ def _read_pages(pdf, body: bytes, document: Document) -> list[_Page]:
     with pymupdf.open(stream=body, filetype="pdf") as mupdf:  # opening is cheap; pages load only when asked
         for number, plumbed in enumerate(pdf.pages, 1):
             page = plumbed.dedupe_chars()
-            chars = [_Char(c["x0"], c["top"], c["x1"], c["bottom"], c["text"]) for c in page.chars]
+            chars = _on_page([_Char(c["x0"], c["top"], c["x1"], c["bottom"], c["text"]) for c in page.chars], page)
             why = _garbled(chars)
             if not "".join(c.text for c in chars).strip():
                 if page.images:
@@ -151,13 +156,19 @@ def _read_pages(pdf, body: bytes, document: Document) -> list[_Page]:
                 pages.append(_Page(number))
             elif why:
                 document.notes.append(f"page {number}: text layer garbled ({why}); re-read with PyMuPDF")
-                pages.append(_read_page(number, page, again))
+                pages.append(_read_page(number, page, _on_page(again, page)))
             else:
                 pages.append(_read_page(number, page, chars))
             plumbed.close()  # drop the page's parsed objects: a long report would hold them all
         if scans:
             _recognise(scans, pages, mupdf, document)
     return pages
+
+
+def _on_page(chars: list[_Char], page) -> list[_Char]:
+    """The characters printed on the page: text set outside it (a renderer's stray run at y < 0) shows nowhere."""
+    x0, top, x1, bottom = page.bbox
+    return [c for c in chars if x0 <= (c.x0 + c.x1) / 2 <= x1 and top <= (c.top + c.bottom) / 2 <= bottom]
 
 
 def _garbled(chars: list[_Char]) -> str | None:
@@ -238,10 +249,14 @@ def _recognise(scans: list[int], pages: list[_Page], mupdf, document: Document) 
 
 def _read_page(number: int, page, chars: list[_Char]) -> _Page:
     parts = []
-    for table in _find_tables(page):
+    visible = page.filter(_visible)
+    for table in _find_tables(visible):
         cells = [_Cell(*bbox, _text(_inside(chars, bbox))) for bbox in table.cells]
         part = _Part(number, *table.bbox, cells)
         if len(_edges([x for c in cells for x in (c.x0, c.x1)])) >= 3:  # a boxed paragraph is not a table
+            inside = _inside(chars, table.bbox)
+            loose = [c for c in inside if not any(_centre_in(c, (b.x0, b.top, b.x1, b.bottom)) for b in cells)]
+            part.loose = _loose_texts(loose, visible.edges)
             parts.append(part)
     outside = [c for c in chars if not any(_centre_in(c, (p.x0, p.top, p.x1, p.bottom)) for p in parts)]
     items: list[_Line | _Part | Block] = [*parts, *_lines(number, outside)]
@@ -277,11 +292,107 @@ def _white(color) -> bool:
     return min(values) >= 0.95
 
 
-def _find_tables(page) -> list:
-    visible = page.filter(_visible)
+def _find_tables(visible) -> list:
     tables = visible.find_tables()
-    closures = _closures(visible, tables)
+    closures = _closures(visible, tables) + _widenings(visible, tables) + _open_rows(visible, tables)
     return visible.find_tables({"explicit_horizontal_lines": closures}) if closures else tables
+
+
+def _open_rows(page, tables) -> list[dict]:
+    """Rules closing a row drawn with its sides only (three or more rules of the same height, in no table): the
+    renderer drew no rule at the break above a table's last row, nor, then, below it."""
+    inside = [t.bbox for t in tables]
+    runs: dict[tuple[int, int], list[float]] = {}
+    for e in page.edges:
+        if e["orientation"] == "v" and e["bottom"] - e["top"] > 2 * _TOLERANCE and not any(
+            x0 - _TOLERANCE <= e["x0"] <= x1 + _TOLERANCE and e["top"] < bottom and e["bottom"] > top
+            for x0, top, x1, bottom in inside
+        ):
+            runs.setdefault((round(e["top"]), round(e["bottom"])), []).append(e["x0"])
+    rules = []
+    for (top, bottom), xs in runs.items():
+        xs = _edges(xs)
+        if len(xs) >= 3:
+            rules.extend({"object_type": "line", "x0": xs[0], "x1": xs[-1], "top": y, "bottom": y,
+                          "width": xs[-1] - xs[0], "height": 0} for y in (top, bottom))  # fmt: skip
+    return rules
+
+
+def _widenings(page, tables) -> list[dict]:
+    """Rules carrying a table's rows out to columns ruled beside it but not across: a row whose cells have
+    their sides drawn and no top (a page's first row when the renderer draws no rule at the break) is found
+    with the table rather than lost as loose figures beside it."""
+    verticals = [e for e in page.edges if e["orientation"] == "v"]
+    horizontals = [e for e in page.edges if e["orientation"] == "h"]
+    widenings = []
+    for table in tables:
+        x0, top, x1, bottom = table.bbox
+        beside = [e["x0"] for e in verticals if e["top"] >= top - _TOLERANCE and e["bottom"] <= bottom + _TOLERANCE
+                  and e["bottom"] - e["top"] > _TOLERANCE]  # fmt: skip
+        low, high = min([x0, *beside]), max([x1, *beside])
+        if low >= x0 - _TOLERANCE and high <= x1 + _TOLERANCE:
+            continue
+        ys = _edges([e["top"] for e in horizontals if top - _TOLERANCE <= e["top"] <= bottom + _TOLERANCE
+                     and e["x0"] < x1 and e["x1"] > x0])  # fmt: skip
+        widenings.extend({"object_type": "line", "x0": low, "x1": high, "top": y, "bottom": y, "width": high - low,
+                          "height": 0} for y in ys)  # fmt: skip
+    return widenings
+
+
+def _loose_texts(chars: list[_Char], edges: list[dict]) -> list[_Cell]:
+    """Loose characters as the texts of the cells they were printed in: runs on a line split where a rule or
+    a wide gap stands between two characters, and stacked runs joined while no rule separates them."""
+    runs: list[list[_Char]] = []
+    for line in _char_lines(chars):
+        run: list[_Char] = []
+        for c in line:
+            if run and (c.x0 - run[-1].x1 > 2 * (c.bottom - c.top) or _rule_between(edges, run[-1], c)):
+                runs.append(run)
+                run = []
+            run.append(c)
+        runs.append(run)
+    boxes: list[_Cell] = []
+    lines: list[list[str]] = []  # each box's lines
+    for run in runs:
+        box = _Cell(min(c.x0 for c in run), min(c.top for c in run), max(c.x1 for c in run),
+                    max(c.bottom for c in run), _joined(run))  # fmt: skip
+        k = next((k for k in range(len(boxes) - 1, -1, -1) if _stacked(boxes[k], box, edges)), None)
+        if k is None:
+            boxes.append(box)
+            lines.append([box.text])
+            continue
+        above = boxes[k]
+        above.x0, above.x1, above.bottom = min(above.x0, box.x0), max(above.x1, box.x1), box.bottom
+        lines[k].append(box.text)
+    return [_Cell(b.x0, b.top, b.x1, b.bottom, _wrap(text)) for b, text in zip(boxes, lines, strict=True)]
+
+
+def _char_lines(chars: list[_Char]) -> list[list[_Char]]:
+    """Characters grouped into lines, left to right: a character joins the line its vertical middle falls in."""
+    lines: list[list[_Char]] = []
+    for c in sorted(chars, key=lambda c: (c.top, c.x0)):
+        middle = (c.top + c.bottom) / 2
+        if lines and lines[-1][0].top - 1 <= middle <= lines[-1][0].bottom + 1:
+            lines[-1].append(c)
+        else:
+            lines.append([c])
+    return [sorted(line, key=lambda c: c.x0) for line in lines if "".join(c.text for c in line).strip()]
+
+
+def _rule_between(edges: list[dict], a: _Char, b: _Char) -> bool:
+    middle = (a.top + a.bottom) / 2
+    return any(e["orientation"] == "v" and a.x1 - 1 <= e["x0"] <= b.x0 + 1 and e["top"] <= middle <= e["bottom"]
+               for e in edges)  # fmt: skip
+
+
+def _stacked(above: _Cell, below: _Cell, edges: list[dict]) -> bool:
+    """Whether `below` is the next line of `above`'s cell: just under it, overlapping it, no rule between."""
+    size = below.bottom - below.top
+    if not 0 <= below.top - above.bottom <= 0.8 * size or below.x0 >= above.x1 or below.x1 <= above.x0:
+        return False
+    x0, x1 = max(above.x0, below.x0), min(above.x1, below.x1)
+    return not any(e["orientation"] == "h" and above.bottom - 1 <= e["top"] <= below.top + 1
+                   and e["x0"] < x1 and e["x1"] > x0 for e in edges)  # fmt: skip
 
 
 def _closures(page, tables) -> list[dict]:
@@ -321,17 +432,8 @@ def _inside(chars: list[_Char], bbox) -> list[_Char]:
 
 
 def _lines(page: int, chars: list[_Char]) -> list[_Line]:
-    """Characters grouped into lines: a character joins the line its vertical middle falls in."""
-    lines: list[list[_Char]] = []
-    for c in sorted(chars, key=lambda c: (c.top, c.x0)):
-        middle = (c.top + c.bottom) / 2
-        if lines and lines[-1][0].top - 1 <= middle <= lines[-1][0].bottom + 1:
-            lines[-1].append(c)
-        else:
-            lines.append([c])
     result = []
-    for group in lines:
-        group.sort(key=lambda c: c.x0)
+    for group in _char_lines(chars):
         text = _joined(group)
         if text:
             result.append(_Line(page, min(c.top for c in group), max(c.bottom for c in group),
@@ -418,11 +520,12 @@ def _continues(a: _Part, b: _Part) -> bool:
         return False
     ea, eb = (_edges([x for c in p.cells for x in (c.x0, c.x1)]) for p in (a, b))
     fewer, more = (ea, eb) if len(ea) <= len(eb) else (eb, ea)
-    return all(any(abs(x - y) <= _TOLERANCE for y in more) for x in fewer)
+    return all(any(abs(x - y) <= 2 * _TOLERANCE for y in more) for x in fewer)  # pdfplumber snaps rules by 3 pt
 
 
 def _table(parts: list[_Part], number: int) -> Table:
     cells: list[_Cell] = []
+    loose: list[_Cell] = []
     offset = 0.0
     for i, part in enumerate(parts):
         shift = offset - part.top
@@ -430,35 +533,68 @@ def _table(parts: list[_Part], number: int) -> Table:
         if i:
             shifted = _join_cut_cells(cells, shifted, offset)
         cells.extend(shifted)
+        loose.extend(_Cell(c.x0, c.top + shift, c.x1, c.bottom + shift, c.text) for c in part.loose)
         offset += part.bottom - part.top
     xs = _edges([x for c in cells for x in (c.x0, c.x1)])
     ys = _edges([y for c in cells for y in (c.top, c.bottom)])
     grid = [[""] * (len(xs) - 1) for _ in range(len(ys) - 1)]
     covered = [False] * (len(ys) - 1)
+    held = [[False] * (len(xs) - 1) for _ in range(len(ys) - 1)]
     for c in cells:
         c0, c1, r0, r1 = _index(xs, c.x0), _index(xs, c.x1), _index(ys, c.top), _index(ys, c.bottom)
         for r in range(r0, r1):
             covered[r] = True
             for col in range(c0, c1):
                 grid[r][col] = c.text
+                held[r][col] = True
+    for c in loose:  # into the positions no cell holds that it was printed over
+        for r in _spanned(ys, c.top, c.bottom):
+            for col in _spanned(xs, c.x0, c.x1):
+                if not held[r][col]:
+                    covered[r] = True
+                    grid[r][col] = c.text
     pages = tuple(p.page for p in parts)
     return Table([row for row, seen in zip(grid, covered, strict=True) if seen], _where(pages), pages)
+
+
+def _spanned(edges: list[float], low: float, high: float) -> list[int]:
+    """The intervals between `edges` that low..high overlaps."""
+    return [i for i in range(len(edges) - 1) if min(high, edges[i + 1]) - max(low, edges[i]) > 0.5]
 
 
 def _join_cut_cells(above: list[_Cell], below: list[_Cell], seam: float) -> list[_Cell]:
     """Cells cut by the page break made whole again: a label cell at the foot of one page and the
     cell under it at the top of the next, blank or a fragment that starts no item ("法提供" under
-    "（四）无"), are one cell. A figure under a figure is never joined."""
+    "（四）无"), are one cell. A figure under a figure is never joined, nor a label followed by a figure under one
+    followed by anything: the break fell between two rows (行政许可 | 其他对外管理服务事项), it cut none — a row cut
+    prints its figures on one side of the break only."""
     result = []
     for b in below:
         a = next((a for a in above if abs(a.bottom - seam) <= _TOLERANCE and abs(b.top - seam) <= _TOLERANCE
                   and abs(a.x0 - b.x0) <= _TOLERANCE and abs(a.x1 - b.x1) <= _TOLERANCE), None)  # fmt: skip
-        if a is not None and _label(a.text) and (not b.text or (_label(b.text) and not _ITEM.match(b.text))):
+        if a is None or _filled_after(a, above) and _figure_after(b, below):
+            result.append(b)
+        elif _label(a.text) and (not b.text or (_label(b.text) and not _ITEM.match(b.text))):
             a.text = a.text + b.text
             a.bottom = b.bottom
         else:
             result.append(b)
     return result
+
+
+def _after(cell: _Cell, cells: list[_Cell]) -> list[str]:
+    """The texts of the cells right of `cell`, on the same line."""
+    return [c.text.strip() for c in cells if abs(c.x0 - cell.x1) <= _TOLERANCE and c.top < cell.bottom
+            and c.bottom > cell.top]  # fmt: skip
+
+
+def _filled_after(cell: _Cell, cells: list[_Cell]) -> bool:
+    return any(_after(cell, cells))
+
+
+def _figure_after(cell: _Cell, cells: list[_Cell]) -> bool:
+    """Whether the cell right of `cell` holds a figure (or a mark printed in its place)."""
+    return any(text and _NUMBER_OR_MARK.match(text) for text in _after(cell, cells))
 
 
 def _label(text: str) -> bool:

@@ -165,7 +165,7 @@ ART20_LABELS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     (item, re.compile(pattern))
     for item, pattern in (
         ("regulations", r"规章"),
-        ("normative_documents", r"(?:行政)?规范性文件"),
+        ("normative_documents", r"(?:\(?行政\)?)?规范性文件"),
         ("licensing", r"行政许可"),
         ("other_services", r"其他对外管理服务事项"),
         ("punishment", r"行政处罚"),

@@ -9,18 +9,27 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from parsing.document import Document
+from parsing.document import Document, Table
 from parsing.template.stream import tokens
+from parsing.template.tables import is_grid
 
 #: Paragraphs the title may run over (a title is often broken over two or three lines).
 TITLE_LINES = 4
-_TITLE = re.compile(r"^(?P<agency>.{2,40}?)?(?P<year>(?:19|20)\d{2})年度?(?:政府信息公开|政务公开|信息公开)")
+#: An agency's name holds no sentence punctuation: a match running past the title into its first sentence is none.
+_NAME = r"[^，,。；;：:《》（）()、]"
+_YEAR = r"(?P<year>(?:19|20)\d{2})年度?"
+_REPORT = r"(?:政府信息公开|政务公开|信息公开)"
+_TITLE = re.compile(rf"^(?P<agency>{_NAME}{{2,40}}?)?{_YEAR}{_REPORT}")
+#: "2021年长城镇人民政府政府信息公开工作年度报告": the year first, then the agency.
+_YEAR_FIRST = re.compile(rf"^{_YEAR}(?P<agency>{_NAME}{{2,40}}?){_REPORT}")
 _YEAR_ANYWHERE = (
     re.compile(r"统计期限(?:为|是)?自?(?P<year>(?:19|20)\d{2})年1月1日"),
     re.compile(r"(?P<year>(?:19|20)\d{2})年度?(?:政府信息公开|政务公开)(?:工作)?(?:年度)?报告"),
 )
 _COMPILER = re.compile(r"本(?:年度)?报告由(?P<agency>.{2,30}?)(?:根据|依据|按照|编制|负责|结合)")
-_AGENCY_END = re.compile(r"(?:人民政府|办公室|政府|委员会|局|厅|委|办|院|所|中心|街道办事处|街道|乡|镇|处|队|站|会)$")
+_AGENCY_END = re.compile(
+    r"(?:人民政府|办公室|政府|委员会|局|厅|委|办|院|所|中心|街道办事处|街道|乡|镇|处|队|站|会|县|市|区|旗|盟|州)$"
+)
 
 
 def _flat(text: str) -> str:
@@ -28,12 +37,31 @@ def _flat(text: str) -> str:
 
 
 def _head(document: Document) -> str:
-    lines = [_flat(p) for p in tokens(document) if p.strip()]
+    lines = [_flat(p) for p in [*_title_rows(document), *tokens(document)] if p.strip()]
     return "".join(lines[:TITLE_LINES])
 
 
+def _title_rows(document: Document) -> list[str]:
+    """A workbook's title: the rows merged across the first grid before its first row of several cells —
+    when the document starts with that grid (a sheet has no paragraphs)."""
+    if not document.blocks or not isinstance(document.blocks[0], Table) or not is_grid(document.blocks[0]):
+        return []
+    rows = []
+    for row in document.blocks[0].rows:
+        texts = {c.strip() for c in row if c and c.strip()}
+        if len(texts) > 1:
+            break
+        rows.extend(texts)
+    return rows
+
+
+def _title(document: Document) -> re.Match[str] | None:
+    head = _head(document)
+    return _YEAR_FIRST.search(head) or _TITLE.search(head)
+
+
 def read_year(document: Document) -> int | None:
-    title = _TITLE.search(_head(document))
+    title = _title(document)
     if title:
         return int(title["year"])
     text = _flat(document.text)
@@ -46,7 +74,7 @@ def read_year(document: Document) -> int | None:
 
 def read_agency(document: Document) -> str | None:
     """The agency the title names (淮安市洪泽区人民政府), else the one the report says compiled it."""
-    title = _TITLE.search(_head(document))
+    title = _title(document)
     if title and title["agency"] and _AGENCY_END.search(title["agency"]):
         return title["agency"]
     match = _COMPILER.search(_flat(document.text))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from parsing.document import Document
+from parsing.document import Document, Table
 from parsing.reading import SECTIONS
 from parsing.template.keys import normalise_label
 
@@ -37,14 +37,30 @@ def heading(line: str) -> str | None:
 
 
 def read_sections(document: Document) -> dict[str, str]:
-    """SECTIONS → their paragraphs' text ("" for a section the document lacks); each heading counts once."""
+    """SECTIONS → their text ("" for a section the document lacks); each heading counts once. A table is part of
+    its section's text, a row a line: 二、三、四 are often nothing but their tables, and are there all the same."""
     texts: dict[str, list[str]] = {key: [] for key in SECTIONS}
     current: str | None = None
-    for paragraph in document.paragraphs:
-        key = heading(paragraph)
+    for block in document.blocks:
+        if isinstance(block, Table):
+            if current is not None:
+                texts[current].extend(_rows(block))
+            continue
+        key = heading(block)
         if key is not None and not texts[key] and key != current:
             current = key
             continue
         if current is not None:
-            texts[current].append(paragraph)
+            texts[current].append(block)
     return {key: "\n".join(lines) for key, lines in texts.items()}
+
+
+def _rows(table: Table) -> list[str]:
+    """A table's rows as lines, cells tab-separated, a merged cell once (the grid repeats it where it spans)."""
+    lines = []
+    for row in table.rows:
+        cells = [c.strip() for c in row]
+        kept = [c for j, c in enumerate(cells) if c and (j == 0 or c != cells[j - 1])]
+        if kept:
+            lines.append("\t".join(kept))
+    return lines

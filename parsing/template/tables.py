@@ -65,6 +65,13 @@ def _header(rows: list[list[str]], upto: int) -> dict[str, int]:
     return positions if len(positions) == len(APPLICANT_COLUMNS) else {}
 
 
+def _shifted(header: dict[str, int], by: int) -> dict[str, int]:
+    """The header of a table continued in a grid `by` columns wider or narrower: the applicant columns are the
+    rightmost in both, only the label columns differ (a page's part lacks the group heading's merged column)."""
+    shifted = {column: j + by for column, j in header.items()}
+    return shifted if min(shifted.values()) > 0 else {}
+
+
 def _place(values: list[tuple[int, Cell]], header: dict[str, int]) -> tuple[list[Cell], bool]:
     """A row's values under the seven columns: by header position when there is one; (cells, read_in_order)."""
     width = len(APPLICANT_COLUMNS)
@@ -102,8 +109,8 @@ def read_applications(tables: Sequence[Table]) -> Found:
         own = _header(table.rows, data[0])
         if own:
             header, width = own, len(table.rows[0])
-        elif width != len(table.rows[0]):
-            header = {}
+        elif header and width != len(table.rows[0]):
+            header, width = _shifted(header, len(table.rows[0]) - width), len(table.rows[0])
         for i in data:
             if "carried_forward" in found.rows:
                 break  # the table's last row: what follows is another table or prose
