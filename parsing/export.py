@@ -2,9 +2,11 @@
 
 Columns are the same in every format and every export, whatever the reports hold, so exports of different
 sites or years stack: the report's facts, then every key of both templates in the templates' order (2021's,
-then what only 2019's has), then the checks. A key's column holds numbers only; a mark printed where a number
-would be ("/", "—", "无") is kept in ``marks`` (key → mark), so a numeric column never mixes in text and no
-printed character is lost. Where the report has no such cell the column is empty.
+then what only 2019's has), then the checks. ``year`` and ``agency`` are the document's (what the parser read),
+the crawl's judgement only where the document says nothing; the crawl's own are ``crawl_year`` and
+``crawl_agency``. A key's column holds numbers only; a mark printed where a number would be ("/", "—", "无") is
+kept in ``marks`` (key → mark), so a numeric column never mixes in text and no printed character is lost. Where
+the report has no such cell the column is empty.
 """
 
 from __future__ import annotations
@@ -17,12 +19,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from archive.catalog import ParsedReport
-from parsing.template.keys import keys
+from parsing.template.keys import all_keys
 
 FORMATS = ("csv", "parquet", "jsonl")
-FACTS = ("site", "province", "county", "agency", "agency_kind", "year", "format", "template", "url",
-         "source_url", "sha256")
-CHECKS = ("checks_passed", "checks_failed", "marks")
+FACTS = ("site", "province", "county", "agency", "agency_kind", "year", "crawl_agency", "crawl_year", "format",
+         "template", "url", "source_url", "sha256")
+CHECKS = ("checks_passed", "checks_failed", "checks_skipped", "marks")
+#: Whole-number facts (the rest are text).
+_YEARS = ("year", "crawl_year")
 
 
 @dataclass(frozen=True)
@@ -33,44 +37,32 @@ class Place:
     county: str | None
 
 
-def key_columns() -> list[str]:
-    """Every key of both templates, 2021's order first."""
-    first = keys("2021")
-    return first + [k for k in keys("2019") if k not in set(first)]
-
-
 def columns() -> list[str]:
-    return [*FACTS, *key_columns(), *CHECKS]
+    return [*FACTS, *all_keys(), *CHECKS]
 
 
-def rows(reports: Iterable[ParsedReport], places: Mapping[str, Place], year: int | None = None) -> list[dict]:
-    """One row per report whose tables were read (its own result or the attachment's it wraps, ``parsed``).
-
-    ``year``: only reports of that year — the crawl's judgement of it, else what the parser read."""
+def rows(reports: Iterable[ParsedReport], places: Mapping[str, Place]) -> list[dict]:
+    """One row per report whose tables were read (its own result or the attachment's it wraps, ``parsed``);
+    the reports with their readings (``Queries.parse_results(readings=True)``)."""
     found = []
-    cells_of = key_columns()
+    cells_of = all_keys()
     for report in reports:
-        source = report.source
+        source, capture = report.source, report.capture
         if source is None or source.state != "parsed":
             continue
-        report_year = report.capture.year or source.year
-        if year is not None and report_year != year:
-            continue
-        reading = source.reading or {}
-        cells = reading.get("cells") or {}
-        checks = reading.get("checks") or []
-        place = places.get(report.capture.site) or Place(None, None)
+        cells = (source.reading or {}).get("cells") or {}
+        place = places.get(capture.site) or Place(None, None)
         row: dict[str, Any] = {
-            "site": report.capture.site, "province": place.province, "county": place.county,
-            "agency": report.capture.agency or source.agency, "agency_kind": report.capture.agency_kind,
-            "year": report_year, "format": source.format, "template": source.template, "url": report.capture.url,
+            "site": capture.site, "province": place.province, "county": place.county, "agency": report.agency,
+            "agency_kind": capture.agency_kind, "year": report.year, "crawl_agency": capture.agency,
+            "crawl_year": capture.year, "format": source.format, "template": source.template, "url": capture.url,
             "source_url": report.source_capture.url, "sha256": source.sha256,
         }
         for key in cells_of:
             value = cells.get(key)
             row[key] = value if isinstance(value, int | float) and not isinstance(value, bool) else None
-        row["checks_passed"] = sum(1 for c in checks if c.get("passed"))
-        row["checks_failed"] = [c["name"] for c in checks if not c.get("passed")]
+        row["checks_passed"], row["checks_failed"], row["checks_skipped"] = (
+            source.checks_passed, source.checks_failed or [], source.checks_skipped)
         row["marks"] = {k: v for k, v in cells.items() if isinstance(v, str)}
         found.append(row)
     return found
@@ -98,9 +90,10 @@ def _parquet(found: list[dict]) -> bytes:
     import pyarrow.parquet as pq
 
     text, whole = pa.string(), pa.int64()
-    fields = [pa.field(name, whole if name == "year" else text) for name in FACTS]
-    fields += [pa.field(key, pa.float64()) for key in key_columns()]  # counts, and 万元 with decimals
-    fields += [pa.field("checks_passed", whole), pa.field("checks_failed", pa.list_(text)), pa.field("marks", text)]
+    fields = [pa.field(name, whole if name in _YEARS else text) for name in FACTS]
+    fields += [pa.field(key, pa.float64()) for key in all_keys()]  # counts, and 万元 with decimals
+    fields += [pa.field("checks_passed", whole), pa.field("checks_failed", pa.list_(text)),
+               pa.field("checks_skipped", whole), pa.field("marks", text)]
     schema = pa.schema(fields)
     data = [{**row, "marks": json.dumps(row["marks"], ensure_ascii=False) if row["marks"] else None}
             for row in found]

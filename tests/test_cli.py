@@ -34,7 +34,7 @@ def archived(world, tmp_path_factory):
 
 
 def test_read_commands_never_create_an_archive(home_env):
-    for args in (["archive", "list"], ["archive", "get", "http://www.x.gov.cn/"], ["parse-queue", "list"]):
+    for args in (["archive", "list"], ["archive", "get", "http://www.x.gov.cn/"], ["parse", "queue"]):
         result = run_nianbao(*args, env=home_env, check=False)
         assert result.returncode == 2 and b"no archive catalog" in result.stderr, args
     assert not Path(home_env["NIANBAO_HOME"]).exists()
@@ -65,12 +65,12 @@ def test_archive_list_shows_urls_and_filters(world, archived):
 
 
 def test_recrawl_does_not_queue_the_same_bodies_twice(world, archived, tmp_path):
-    before = run_nianbao("parse-queue", "list", "--json", env=archived).stdout.splitlines()
+    before = run_nianbao("parse", "queue", "--json", env=archived).stdout.splitlines()
     registry = tmp_path / "sites.yaml"
     registry.write_text(world.registry_yaml(), "utf-8")
     with SimulatorServer(world) as server:
         run_nianbao("crawl", "--sites", str(registry), "--proxy", server.proxy_url, *FAST, env=archived)
-    after = run_nianbao("parse-queue", "list", "--json", env=archived).stdout.splitlines()
+    after = run_nianbao("parse", "queue", "--json", env=archived).stdout.splitlines()
     assert len(after) == len(before) == len({json.loads(line)["sha256"] for line in before})
 
 

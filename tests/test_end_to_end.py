@@ -40,7 +40,7 @@ def crawled(world, s3_server, tmp_path_factory):
         result = run_nianbao("crawl", "--sites", str(registry), "--log-level", "DEBUG", *FAST, env=env)
         requests = list(server.requests)
     listing = run_nianbao("archive", "list", "--json", env=env).stdout.decode()
-    queue = run_nianbao("parse-queue", "list", "--json", env=env).stdout.decode()
+    queue = run_nianbao("parse", "queue", "--json", env=env).stdout.decode()
     return {
         "env": env,
         "bucket": bucket,

@@ -128,6 +128,7 @@ def assert_upgraded(catalog: Catalog) -> None:
     assert len(catalog.parse_queue()) == 2  # the one pending before, and the new report
     claimed = catalog.claim_parses("test:1", limit=5)  # revision 0003: the queue's claims, and results
     assert [r.sha256 for r in claimed] == ["2" * 64, "6" * 64] and catalog.claim_parses("test:2") == []
+    assert [r.attempts for r in claimed] == [1, 1]  # the requests from before the upgrade start at none
     catalog.record_parse("2" * 64, 1, state="failed", error="unreadable", seconds=0.5)
     assert catalog.parse_result("2" * 64).error == "unreadable" and catalog.parse_counts()["failed"] == 1
 

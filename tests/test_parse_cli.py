@@ -15,23 +15,23 @@ import pytest
 from click.testing import CliRunner
 
 from nianbao.cli import main
-from parsing.export import columns, key_columns
+from parsing.export import columns
+from parsing.template.keys import all_keys
 from tests.conftest import run_nianbao
 from tests.test_parse_queue import (
     AGENCY,
     ATTACHMENT,
     CORRUPT,
     HOST,
+    LATER,
     PAGE,
     REPORT,
     SEEDS,
     TEMPLATE_DOCX,
     build,
     corrupt,
-    seed,
+    report_of,
 )
-
-LATER = f"{HOST}/art/2023/1/25/art_1_9.html"  # the same agency's next year
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +40,7 @@ def parsed(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("parse-cli")
     archive = build(tmp / "home")
     corrupt(archive, CORRUPT)
-    build(tmp / "home", bodies=[(LATER, "report", "text/plain", seed(3), {"year": 2023})])
+    build(tmp / "home", bodies=[(LATER, "report", "text/plain", report_of(3, 2023), {"year": 2023})])
     run_nianbao("parse", "run", "--once", env=archive.env, timeout=300)
     registry = tmp / "sites.yaml"
     registry.write_text("sites:\n  - id: xianyuan\n    name: 仙源县\n    province: 测试省\n"
@@ -98,8 +98,9 @@ def test_show_a_report_a_wrapping_page_and_an_unknown_url(parsed):
     page = nianbao(parsed, "parse", "show", PAGE).stdout.decode()
     assert f"its tables are from {ATTACHMENT}" in page and "template  2021" in page
     shown = json.loads(nianbao(parsed, "parse", "show", PAGE, "--json").stdout)
-    assert shown["result"]["from_attachment"] == ATTACHMENT and shown["source"]["template"] == "2021"
+    assert shown["source_capture"]["url"] == ATTACHMENT and shown["source"]["template"] == "2021"
     assert shown["capture"]["url"] == PAGE and shown["source"]["reading"]["cells"]
+    assert shown["result"]["cells_printed"] == 0 and shown["source"]["checks_passed"] == 42
     unknown = nianbao(parsed, "parse", "show", f"{HOST}/nothing.html", check=False)
     assert unknown.returncode == 2 and f"{HOST}/nothing.html is not in the archive".encode() in unknown.stderr
 
@@ -111,15 +112,17 @@ def test_export_writes_the_same_rows_in_all_three_formats(parsed):
                          "--sites", parsed["registry"])
         assert result.stderr.decode().startswith("4 report(s) written")
     rows = [json.loads(line) for line in (tmp / "out.jsonl").read_text("utf-8").splitlines()]
-    assert list(rows[0]) == columns() and len(key_columns()) > 200
+    assert list(rows[0]) == columns() and len(all_keys()) > 200
     by_url = {r["url"]: r for r in rows}
     assert set(by_url) == {PAGE, REPORT, LATER, f"{HOST}/art/2022/1/21/art_1_3.html"}
     page = by_url[PAGE]
     assert (page["province"], page["county"], page["agency"], page["year"]) == ("测试省", "仙源县", AGENCY, 2021)
+    assert (page["crawl_agency"], page["crawl_year"]) == (AGENCY, 2021)
     assert page["source_url"] == ATTACHMENT and page["sha256"] == parsed["archive"].sha(ATTACHMENT)
-    cells = json.loads(cli("parse", "file", str(sorted(SEEDS.glob("*.txt"))[0]), "--json").stdout)["cells"]
-    assert all(page[k] == v for k, v in cells.items() if isinstance(v, int | float))
+    read = json.loads(cli("parse", "file", str(sorted(SEEDS.glob("*.txt"))[0]), "--json").stdout)
+    assert all(page[k] == v for k, v in read["cells"].items() if isinstance(v, int | float))
     assert page["checks_passed"] == 42 and page["checks_failed"] == []
+    assert page["checks_skipped"] == sum(1 for c in read["checks"] if c.get("skipped") or c["passed"] is None)
     table = pq.read_table(tmp / "out.parquet")
     assert table.column_names == columns() and table.num_rows == 4
     assert table.schema.field("applications.new.total").type == "double"
@@ -165,10 +168,20 @@ def test_compare_an_agency_across_years(parsed):
     assert unknown.returncode == 2 and AGENCY.encode() in unknown.stderr and "另一个局".encode() in unknown.stderr
 
 
-def test_the_queue_is_listed_under_parse_and_the_old_name(parsed):
+def test_the_queue_is_listed_under_parse_only(parsed):
     every = [json.loads(line) for line in nianbao(parsed, "parse", "queue", "--all", "--json").stdout.splitlines()]
     assert {r["state"] for r in every} == {"done", "failed"} and all(r["claimed_by"] for r in every)
+    assert {r["attempts"] for r in every} == {1}
     failed = nianbao(parsed, "parse", "queue", "--state", "failed").stdout.decode().splitlines()
     assert len(failed) == 1 and "damaged.txt" in failed[0]
-    assert nianbao(parsed, "parse-queue", "list").stdout == b""  # nothing pending
-    assert b"parse-queue" not in nianbao(parsed, "--help").stdout
+    assert nianbao(parsed, "parse", "queue").stdout == b""  # nothing pending
+    wrong = nianbao(parsed, "parse", "queue", "--state", "lost", check=False)
+    assert wrong.returncode == 2 and b"'pending', 'parsing', 'done', 'failed'" in wrong.stderr
+    assert nianbao(parsed, "parse-queue", "list", check=False).returncode == 2  # the old name is gone
+
+
+def test_run_says_how_long_a_document_may_take(parsed):
+    text = nianbao(parsed, "parse", "run", "--help").stdout.decode()
+    assert "--page-seconds" in text and "NIANBAO_PARSE_MEMORY" in text and "OCRed" in text
+    bad = run_nianbao("parse", "run", "--once", env={**parsed["env"], "NIANBAO_PARSE_MEMORY": "lots"}, check=False)
+    assert bad.returncode == 2 and b"NIANBAO_PARSE_MEMORY='lots'" in bad.stderr

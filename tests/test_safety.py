@@ -203,7 +203,7 @@ def test_redirects_out_of_scope_or_to_internal_addresses_are_refused_and_recorde
                                         .splitlines()) + "]")
     assert {(c["kind"], c["url"], c.get("final_url")) for c in captures if c["kind"] != "list"} == {
         ("report", "http://www.evil.gov.cn/r/ok.html", "http://files.evil.gov.cn/nb-2023.html")}
-    queued = run_nianbao("parse-queue", "list", "--json", env=home_env).stdout.decode().splitlines()
+    queued = run_nianbao("parse", "queue", "--json", env=home_env).stdout.decode().splitlines()
     assert len(queued) == 1  # the one report that stayed on the site's hosts
 
 

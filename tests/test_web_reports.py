@@ -23,12 +23,13 @@ from parsel import Selector
 from archive.catalog import Catalog
 from archive.storage import open_store
 from nianbao.config import Config
+from parsing import PARSER_VERSION
 from tests.conftest import FAST, ROOT, run_nianbao
 from tests.simulator.server import SimulatorServer
 from tests.simulator.world import build_world
 from tests.support import nianbao_env, stop_process
 from tests.support.http import call, start_serve
-from tests.test_parse_queue import HOST, build, seed
+from tests.test_parse_queue import HOST, REAL_PDF, build, seed
 from tests.test_parse_queue import page as wrapping_page
 from web.reports import PAGE_CSP, cell_text
 
@@ -36,6 +37,7 @@ SCRIPTED = f"{HOST}/art/2022/1/20/scripted.html"
 JUNK = f"{HOST}/uploads/broken.pdf"
 WRAPPER = f"{HOST}/art/2024/1/20/wrapper.html"  # a page that only links its report, a DOCX
 WRAPPED = f"{HOST}/uploads/report.docx"
+PDF = f"{HOST}/uploads/2023年报.pdf"  # a real PDF report: shown as page images
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 COUNTY = "寻乌县人民政府"
 #: What the scripted page's scripts would leave behind, had they run.
@@ -72,6 +74,7 @@ def archive(tmp_path_factory) -> dict[str, Any]:
         (JUNK, "report", "application/pdf", b"%PDF-1.4 not really a pdf", {"year": 2022}),
         (WRAPPER, "report", "text/html", wrapping_page(known["title"], WRAPPED), who),
         (WRAPPED, "attachment", DOCX, body, {**who, "referrer": WRAPPER}),
+        (PDF, "report", "application/pdf", REAL_PDF.read_bytes(), {"year": 2023}),
     ])
     expected[WRAPPED] = known
     parsed = run_nianbao("parse", "run", "--once", "--workers", "2", env=env, timeout=300)
@@ -109,11 +112,11 @@ def read_right(archive) -> list[tuple[str, dict[str, Any]]]:
     """(report URL, what its document printed) for each report the parser read exactly as printed: the pages are
     held to the print on those (the parser's own accuracy is tests/test_parse_*'s)."""
     found = []
-    for report in archive["catalog"].parse_results(site="xunwu"):
+    for report in archive["catalog"].parse_results(site="xunwu", readings=True):
         expected = archive["expected"].get(report.source_capture.url)
         source = report.source
         if expected and source and source.state == "parsed" and source.cells == expected["cells"] and sorted(
-                c["name"] for c in source.reading["checks"] if not c["passed"]) == expected["failing"]:
+                c["name"] for c in source.reading["checks"] if c["passed"] is False) == expected["failing"]:
             found.append((report.capture.url, expected))
     return found
 
@@ -130,7 +133,7 @@ def cells_shown(selector: Selector) -> dict[str, str]:
 def test_the_list_counts_every_report_and_the_queue(server, archive):
     listing = api(server, "/api/reports?limit=5000")
     planted = [r for r in archive["world"].reports if r.site == "xunwu"]
-    assert listing["total"] == len(planted) + 3 and {r["url"] for r in rows(server, "&site=xunwu")} == {
+    assert listing["total"] == len(planted) + 4 and {r["url"] for r in rows(server, "&site=xunwu")} == {
         r.url for r in planted}
     assert listing["queue"] == archive["catalog"].parse_counts() and listing["queue"]["failed"] == 1
     assert listing["queue"]["done"] + 1 == len(archive["catalog"].parse_queue(None))
@@ -147,6 +150,8 @@ def test_the_list_counts_every_report_and_the_queue(server, archive):
     shown = page(server, "/reports?failed=1")
     assert shown.css("table.reports tbody tr").getall() and len(shown.css("table.reports tbody tr")) == len(failing)
     assert page(server, "/reports").css("p.queue b[data-state=done]::text").get() == str(listing["queue"]["done"])
+    assert listing["parser_version"] == PARSER_VERSION and f"parser version {PARSER_VERSION} read" in page(
+        server, "/reports").css("p.parser-version").get()
     assert page(server, "/reports?site=&year=&page=1").css("p.pager::text").get().startswith(f"{listing['total']} ")
 
 
@@ -168,7 +173,8 @@ def test_a_report_page_shows_the_numbers_in_the_templates_cells(server, archive)
                                           "other_org", "total")]
     assert len(shown.css("table.template.review tbody tr")) == 3
     assert not shown.css("td.failed") and not shown.css(".failed-checks")
-    assert shown.css("dd.checks-summary::text").get().strip() == f"{row['checks_passed']} passed, 0 failed"
+    skipped = f", {row['checks_skipped']} not computed (cells blank)" if row["checks_skipped"] else ""
+    assert shown.css("dd.checks-summary::text").get().strip() == f"{row['checks_passed']} passed, 0 failed{skipped}"
     sources = api(server, f"/api/reports/{row['sha256']}")["sources"]
     assert set(sources) == {"art20", "applications", "review"}
     where = shown.css("section[data-table=applications] p.source::text").get()
@@ -181,7 +187,7 @@ def test_a_report_page_shows_the_numbers_in_the_templates_cells(server, archive)
 def test_marks_are_shown_as_printed(server, archive):
     """"/", "—", "无" where a number would be: the page shows the mark itself (wherever the parser read it right)."""
     marks: dict[str, tuple[str, str]] = {}
-    for report in archive["catalog"].parse_results(site="xunwu"):
+    for report in archive["catalog"].parse_results(site="xunwu", readings=True):
         printed = archive["expected"].get(report.source_capture.url, {}).get("cells", {})
         for key, value in printed.items():
             if isinstance(value, str) and report.source.cells.get(key) == value:
@@ -199,13 +205,13 @@ def test_a_failed_check_is_highlighted_with_its_cells_and_detail(server, archive
     failed = {td.attrib["data-key"] for td in shown.css("td.cell.failed")}
     assert expected["planted"] in failed
     report = api(server, f"/api/reports/{row['sha256']}")
-    assert failed == {key for c in report["checks"] if not c["passed"] for key in c["cells"]}
+    assert failed == {key for c in report["checks"] if c["passed"] is False for key in c["cells"]}
     assert shown.css(f"td.failed[data-key='{expected['planted']}']::text").get() == cell_text(
         expected["cells"][expected["planted"]])
     listed = {li.attrib["data-check"]: li.xpath("string()").get() for li in shown.css(".failed-checks li")}
     assert sorted(listed) == expected["failing"]
     for check in report["checks"]:
-        if not check["passed"]:
+        if check["passed"] is False:
             assert check["detail"] in listed[check["name"]] and "≠" in check["detail"]
 
 
@@ -215,8 +221,12 @@ def test_a_page_that_wraps_an_attachment_shows_the_attachments_tables(server, ar
     assert report["source_url"] == row["source_url"] and report["format"] == expected["format"]
     assert report["source_memento"].startswith("/memento/") and report["source_memento"].endswith(row["source_url"])
     shown = page(server, f"/reports/{row['sha256']}")
-    assert row["source_url"] in shown.css("dl.facts").get()
+    assert row["source_url"] == WRAPPED and WRAPPED in shown.css("dd.tables-from").get()
     assert cells_shown(shown) == {key: cell_text(value) for key, value in expected["cells"].items()}
+    # a DOCX is no frame's to show: the attachment is linked, and the page that wraps it beside
+    assert report["original_view"] == "link" and not shown.css("iframe") and not shown.css(".pdf-pages")
+    links = shown.css("section.original a::attr(href)").getall()
+    assert links == [report["source_memento"], report["memento"]]
 
 
 def test_a_failed_parse_shows_its_error(server):
@@ -317,8 +327,28 @@ def test_the_original_is_framed_sandboxed_and_its_scripts_never_run(server):
 
 def test_compare_marks_the_cells_of_a_years_failed_checks(server):
     row = next(r for r in rows(server, "&site=xunwu&failed=1") if r["state"] == "parsed" and r["agency"])
-    failed = {k for c in api(server, f"/api/reports/{row['sha256']}")["checks"] if not c["passed"] for k in c["cells"]}
+    checks = api(server, f"/api/reports/{row['sha256']}")["checks"]
+    failed = {k for c in checks if c["passed"] is False for k in c["cells"]}
     shown = page(server, f"/reports/compare?site=xunwu&agency={row['agency']}")
     marked = {td.attrib["data-key"] for td in shown.css(f"td.failed[data-year='{row['year']}']")}
     assert failed and marked == failed
     assert shown.css(f"td.checks[data-year='{row['year']}'] .bad::text").get() == f"{len(row['checks_failed'])} failed"
+
+
+def test_a_pdf_report_is_shown_as_its_pages_beside_its_tables(server):
+    row = row_of(server, PDF)
+    report = api(server, f"/api/reports/{row['sha256']}")
+    assert report["state"] == "parsed" and report["original_view"] == "pages" and report["original_page_count"] == 5
+    shown = page(server, f"/reports/{row['sha256']}")
+    images = shown.css("section.original .pdf-pages img::attr(src)").getall()
+    assert images == report["original_pages"] == [f"/reports/{row['sha256']}/pages/{n}.png" for n in range(1, 6)]
+    assert not shown.css("iframe")
+    status, headers, png = call(server["base"] + images[0], cookie=server["cookie"])
+    assert status == 200 and headers["content-type"] == "image/png" and png.startswith(b"\x89PNG\r\n\x1a\n")
+    assert call(server["base"] + images[0], cookie=server["cookie"])[2] == png  # drawn once, kept
+    assert call(server["base"] + images[0])[0] == 303  # the dashboard's session, as every page
+    assert call(server["base"] + f"/reports/{row['sha256']}/pages/6.png", cookie=server["cookie"])[0] == 404
+    assert call(server["base"] + f"/reports/{row['sha256']}/pages/999.png", cookie=server["cookie"])[0] == 422
+    assert call(server["base"] + f"/reports/{'0' * 64}/pages/1.png", cookie=server["cookie"])[0] == 404
+    junk = api(server, f"/api/reports/{row_of(server, JUNK)['sha256']}")  # a "PDF" no reader opens: linked
+    assert junk["original_view"] == "link" and junk["original_pages"] == []

@@ -160,19 +160,21 @@ class ReportRow(BaseModel):
     url: str
     site: str
     site_name: str | None
-    agency: str | None = Field(description="as the crawl judged it, else as the parser read it")
+    agency: str | None = Field(description="as the document names it, else as the crawl judged it")
     agency_kind: str | None
-    year: int | None
-    state: ParseState = Field(description="waiting for the parser, parsed, or failed (see error)")
+    year: int | None = Field(description="as the document says it, else as the crawl judged it")
+    state: ParseState = Field(description="waiting for this parser version, parsed, or failed (see error)")
     error: str | None
     format: str | None
     template: str | None = Field(description="2021 or 2019; null: the document does not follow the template")
     checks_passed: int
     checks_failed: list[str] = Field(description="the names of the checks that failed")
+    checks_skipped: int = Field(description="checks that could not be computed (a cell blank or a mark)")
     source_url: str | None = Field(description="where the tables were read: the report, or the attachment it wraps")
 
 
 class ReportsPage(BaseModel):
+    parser_version: int = Field(description="whose results these are: this nianbao's parser")
     total: int = Field(description="reports matching the filters")
     offset: int
     limit: int
@@ -182,7 +184,8 @@ class ReportsPage(BaseModel):
 
 class CheckOut(BaseModel):
     name: str = Field(description="e.g. applications.balance.natural_person")
-    passed: bool
+    passed: bool | None = Field(description="null: the check could not be computed")
+    skipped: bool = Field(False, description="not computed: a cell it reads is blank or a mark")
     cells: dict[str, Cell] = Field(description="the cells the equation reads")
     detail: str = Field(description="the equation with the numbers put in: 3 + 1 ≠ 2 + 1")
 
@@ -213,9 +216,17 @@ class ReportOut(BaseModel):
     source_url: str | None = Field(description="the attachment the report only wraps, whose tables these are")
     source_sha256: str | None
     source_memento: str | None
+    original_view: Literal["frame", "pages", "link"] = Field(
+        description="how the page shows the original the tables were read from (the attachment, for a page that "
+        "wraps one): framed (HTML, text, images), as page images (a PDF), or a link to its memento")
+    original_pages: list[str] = Field(description="a PDF's page images, the first ones")
+    original_page_count: int | None = Field(description="a PDF's pages")
     format: str | None
     template: str | None
-    passed: bool | None = Field(description="every check passed (null: not parsed)")
+    passed: bool | None = Field(description="every check that ran passed (null: not parsed, or none could run)")
+    checks_passed: int
+    checks_failed: list[str]
+    checks_skipped: int
     checks: list[CheckOut]
     cells: dict[str, Cell] = Field(description="template key → cell, every key of the template")
     sections: dict[str, str] = Field(description="the six sections' text")
@@ -236,6 +247,7 @@ class ComparedYear(BaseModel):
     template: str | None
     checks_passed: int
     checks_failed: list[str]
+    checks_skipped: int
     previous: int | None = Field(description="the year compared with: the latest earlier one parsed")
     changed: dict[str, CellChange] = Field(description="every key whose cell differs from the previous year's")
     cells: dict[str, Cell]

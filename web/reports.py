@@ -17,11 +17,12 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import BeforeValidator
-from sqlalchemy import select
 
 from archive.catalog import Capture, ParsedReport, ParseResult, isoformat
+from archive.storage import IntegrityError, StorageError
 from parsing import PARSER_VERSION
 from parsing import compare as comparing
+from parsing.formats.kinds import kind_of
 from parsing.reading import SECTIONS
 from parsing.template.keys import (
     APPLICANT_COLUMNS,
@@ -36,6 +37,7 @@ from parsing.template.keys import (
 from . import data, pages
 from .auth import require_session, require_token
 from .models import Cell, CheckOut, ComparedYear, Comparison, ReportOut, ReportRow, ReportsPage, TableSource
+from .originals import MAX_PAGES, PageImages, Unrenderable, shown
 from .state import ArchiveState, State
 
 api = APIRouter(prefix="/api", tags=["reports"], dependencies=[Depends(require_token)],
@@ -45,14 +47,17 @@ router = APIRouter(include_in_schema=False, dependencies=[Depends(require_sessio
 #: The dashboard's policy (web/app.py) plus frames from this server: the report page frames its memento.
 PAGE_CSP = ("default-src 'none'; style-src 'self'; script-src 'self'; connect-src 'self'; img-src 'self'; "
             "form-action 'self'; frame-src 'self'; frame-ancestors 'none'; base-uri 'none'")
-#: Originals a sandboxed frame shows; a PDF or Word file there is only a blocked plugin or download.
+#: Originals a sandboxed frame shows; a PDF or Word file there is only a blocked plugin or download: a PDF's pages
+#: are shown as images (web/originals.py), anything else is linked.
 FRAMEABLE = ("text/html", "application/xhtml+xml", "text/plain", "image/")
+#: The server's page images, kept across requests.
+PAGES = PageImages()
 
 Sha256 = Annotated[str, Path(pattern="^[0-9a-f]{64}$", description="the report's archived body")]
 #: Filters the dashboard's forms send empty for "any".
 Blank = BeforeValidator(lambda value: None if value == "" else value)
 SiteQuery = Annotated[str | None, Query(description="a site id"), Blank]
-YearQuery = Annotated[int | None, Query(description="report year, as the crawl judged it"), Blank]
+YearQuery = Annotated[int | None, Query(description="report year, as the document says it"), Blank]
 FailedQuery = Annotated[bool, Query(description="only reports that failed a check or could not be parsed")]
 
 # -- the template's labels ----------------------------------------------------------------------------------
@@ -190,78 +195,80 @@ def ordered_keys(present: set[str]) -> list[str]:
 
 
 # -- what the pages and the API show ------------------------------------------------------------------------
-def _checks(result: ParseResult | None) -> list[dict[str, Any]]:
-    return ((result.reading or {}).get("checks") or []) if result is not None else []
-
-
 def _state(result: ParseResult | None) -> str:
     return "waiting" if result is None else "parsed" if result.state == "parsed" else "failed"
 
 
 def report_row(state: ArchiveState, report: ParsedReport) -> ReportRow:
+    """A listing's row: the summary columns only (a list never loads readings)."""
     source, capture = report.source, report.capture
-    checks = _checks(source)
     site = state.site(capture.site)
     return ReportRow(sha256=capture.sha256, url=capture.url, site=capture.site, site_name=site and site.name,
-                     agency=capture.agency or (source.agency if source else None), agency_kind=capture.agency_kind,
-                     year=capture.year or (source.year if source else None), state=_state(source),
+                     agency=report.agency, agency_kind=capture.agency_kind, year=report.year, state=_state(source),
                      error=source.error if source else None, format=source.format if source else None,
                      template=source.template if source else None,
-                     checks_passed=sum(1 for c in checks if c.get("passed")),
-                     checks_failed=[c["name"] for c in checks if not c.get("passed")],
+                     checks_passed=(source.checks_passed or 0) if source else 0,
+                     checks_failed=(source.checks_failed or []) if source else [],
+                     checks_skipped=(source.checks_skipped or 0) if source else 0,
                      source_url=report.source_capture.url if source else None)
 
 
 def reports(state: ArchiveState, site: str | None, year: int | None, failed: bool, offset: int,
             limit: int) -> ReportsPage:
-    rows = [report_row(state, r) for r in state.catalog.parse_results(site=site, year=year)]
+    """This parser version's results (as the export and the comparison), years as the documents say them."""
+    rows = [report_row(state, r) for r in state.catalog.parse_results(site=site, year=year,
+                                                                      parser_version=PARSER_VERSION)]
     if failed:
         rows = [r for r in rows if r.state == "failed" or r.checks_failed]
     rows.sort(key=lambda r: (r.site, -(r.year or 0), r.agency or "", r.url))
-    return ReportsPage(total=len(rows), offset=offset, limit=limit, queue=state.catalog.parse_counts(),
-                       reports=rows[offset:offset + limit])
+    return ReportsPage(parser_version=PARSER_VERSION, total=len(rows), offset=offset, limit=limit,
+                       queue=state.catalog.parse_counts(), reports=rows[offset:offset + limit])
 
 
 def memento_path(capture: Capture) -> str:
     return f"/memento/{capture.fetched_at:%Y%m%d%H%M%S}/{capture.url}"
 
 
-def _captures_of_body(state: ArchiveState, sha256: str, url: str | None = None) -> list[Capture]:
-    """The report and attachment captures of a body (of ``url`` only, when given), oldest first."""
-    query = select(Capture).where(Capture.sha256 == sha256, Capture.kind.in_(("report", "attachment")))
-    if url is not None:
-        query = query.where(Capture.url == url)
-    with state.catalog.sessions() as session:
-        return list(session.scalars(query.order_by(Capture.id)))
+def _original(state: ArchiveState, capture: Capture, read_as: str | None) -> tuple[str, list[str], int | None]:
+    """How the report page shows an original: framed, as a PDF's page images (their URLs), or linked. A PDF is
+    what the parser found (``read_as``), else what its type or name says."""
+    if (capture.content_type or "").lower().startswith(FRAMEABLE):
+        return "frame", [], None
+    label = kind_of(b"", capture.content_type, capture.filename or capture.url)
+    if "pdf" in (read_as, label) and state.store is not None:
+        try:
+            count = PAGES.count(state.store, capture.sha256)
+        except (StorageError, Unrenderable):
+            return "link", [], None
+        return "pages", [f"/reports/{capture.sha256}/pages/{n}.png" for n in range(1, shown(count) + 1)], count
+    return "link", [], None
 
 
 def report(state: ArchiveState, sha256: str) -> ReportOut:
-    """The report whose body is ``sha256`` (its newest capture as a report, else as an attachment), or 404."""
-    found = _captures_of_body(state, sha256)
+    """The report whose body is ``sha256`` (its newest capture as a report, else as an attachment), or 404:
+    this parser version's result, and where its tables come from (Queries.parse_results' rule)."""
+    found = state.catalog.captures_of_body(sha256)
     if not found:
         raise HTTPException(404, f"no report or attachment in the archive has the body {sha256}")
     capture = next((c for c in reversed(found) if c.kind == "report"), found[-1])
-    catalog = state.catalog
-    result = catalog.parse_result(sha256, PARSER_VERSION) or catalog.parse_result(sha256)
-    source, source_capture = result, None
-    if result is not None and result.from_sha256:
-        source = catalog.parse_result(result.from_sha256, result.parser_version) or result
-        wrapped = (_captures_of_body(state, result.from_sha256, result.from_attachment)
-                   or _captures_of_body(state, result.from_sha256))
-        source_capture = wrapped[-1] if wrapped else None
+    parsed = state.catalog.parsed_report(capture, PARSER_VERSION)
+    result, source, original = parsed.result, parsed.source, parsed.source_capture
     reading = (source.reading or {}) if source is not None else {}
+    view, images, count = _original(state, original, source.format if source else None)
     site = state.site(capture.site)
     return ReportOut(
         sha256=sha256, url=capture.url, site=capture.site, site_name=site and site.name, kind=capture.kind,
         content_type=capture.content_type, fetched_at=isoformat(capture.fetched_at), memento=memento_path(capture),
-        agency=capture.agency or (source.agency if source else None), agency_kind=capture.agency_kind,
-        year=capture.year or (source.year if source else None), state=_state(source),
+        agency=parsed.agency, agency_kind=capture.agency_kind, year=parsed.year, state=_state(source),
         error=(source.error if source else None), parser_version=result.parser_version if result else None,
         parsed_at=isoformat(source.parsed_at) if source else None,
-        source_url=result.from_attachment if result else None, source_sha256=result.from_sha256 if result else None,
-        source_memento=memento_path(source_capture) if source_capture else None,
+        source_url=original.url if parsed.wrapped else None, source_sha256=source.sha256 if parsed.wrapped else None,
+        source_memento=memento_path(original) if parsed.wrapped else None,
+        original_view=view, original_pages=images, original_page_count=count,
         format=source.format if source else None, template=source.template if source else None,
-        passed=source.passed if source else None,
+        passed=source.passed if source else None, checks_passed=(source.checks_passed or 0) if source else 0,
+        checks_failed=(source.checks_failed or []) if source else [],
+        checks_skipped=(source.checks_skipped or 0) if source else 0,
         checks=[CheckOut.model_validate(c) for c in reading.get("checks") or []],
         cells=reading.get("cells") or {}, sections=reading.get("sections") or {},
         sources={name: TableSource.model_validate(where) for name, where in (reading.get("sources") or {}).items()},
@@ -269,13 +276,13 @@ def report(state: ArchiveState, sha256: str) -> ReportOut:
 
 
 def comparison(state: ArchiveState, site: str, agency: str | None) -> Comparison:
-    found = state.catalog.parse_results(site=site, parser_version=PARSER_VERSION)
+    found = state.catalog.parse_results(site=site, parser_version=PARSER_VERSION, readings=bool(agency))
     parsed = [r for r in found if r.source and r.source.state == "parsed"]
     sha_of = {r.capture.url: r.capture.sha256 for r in found}
     years = comparing.compare(parsed, agency) if agency else []
     return Comparison(site=site, agency=agency, agencies=comparing.agencies(parsed), years=[ComparedYear(
         year=y.year, url=y.url, sha256=sha_of[y.url], template=y.template, checks_passed=y.checks_passed,
-        checks_failed=y.checks_failed, previous=y.previous, cells=y.cells,
+        checks_failed=y.checks_failed, checks_skipped=y.checks_skipped, previous=y.previous, cells=y.cells,
         changed={k: {"before": before, "after": after} for k, (before, after) in y.changed.items()})
         for y in years])
 
@@ -301,7 +308,7 @@ def failed_cells(checks: list[CheckOut]) -> dict[str, list[CheckOut]]:
     """Cell key → the failed checks that read it: what the page highlights."""
     marked: dict[str, list[CheckOut]] = {}
     for check in checks:
-        if not check.passed:
+        if check.passed is False and not check.skipped:
             for key in check.cells:
                 marked.setdefault(key, []).append(check)
     return marked
@@ -366,10 +373,28 @@ def _failed_keys(state: ArchiveState, sha256: str) -> set[str]:
 @router.get("/reports/{sha256}")
 def report_page(request: Request, state: State, sha256: Sha256) -> Response:
     shown = report(state, sha256)
-    frameable = (shown.content_type or "").lower().startswith(FRAMEABLE)
-    response = pages.render(request, "report.html", nav="reports", report=shown, frameable=frameable,
+    failing = [c for c in shown.checks if c.passed is False and not c.skipped]
+    response = pages.render(request, "report.html", nav="reports", report=shown, failing=failing,
+                            parser_version=PARSER_VERSION,
+                            original_memento=shown.source_memento or shown.memento,
                             tables=layout(shown.template, shown.cells) if shown.template else [],
                             failed=failed_cells(shown.checks), cell=cell_text, gloss=check_gloss, sections=SECTIONS,
                             section_labels=SECTION_LABELS, table_labels=TABLE_LABELS)
     response.headers["Content-Security-Policy"] = PAGE_CSP
     return response
+
+
+@router.get("/reports/{sha256}/pages/{number}.png")
+def page_image(state: State, sha256: Sha256, number: Annotated[int, Path(ge=1, le=MAX_PAGES)]) -> Response:
+    """A page of an archived PDF report or attachment, drawn from its verified body (see web/originals.py)."""
+    if not state.catalog.captures_of_body(sha256) or state.store is None:
+        raise HTTPException(404, f"no report or attachment in the archive has the body {sha256}")
+    try:
+        image = PAGES.png(state.store, sha256, number)
+    except IntegrityError as exc:
+        raise HTTPException(500, f"refusing to draw {sha256}: {exc}") from None
+    except StorageError as exc:
+        raise HTTPException(503, str(exc)) from None
+    except Unrenderable as exc:
+        raise HTTPException(404, str(exc)) from None
+    return Response(image, media_type="image/png", headers={"Cache-Control": "private, max-age=86400"})

@@ -23,6 +23,9 @@ RUN_STATUSES = ("running", "finished", "failed", "cancelled")
 #: A parse request's state: ``pending`` until a worker claims it (``parsing``), then ``done`` or ``failed``
 #: (final until ``nianbao parse run --reparse``).
 PARSE_STATES = ("pending", "parsing", "done", "failed")
+#: Claims of one request (each worker that took it) before it is failed: a body storage keeps refusing to give
+#: (permission denied, an unreadable disk) would otherwise be claimed first by every run, and stop each.
+PARSE_ATTEMPTS = 3
 
 
 def utcnow() -> datetime:
@@ -196,7 +199,10 @@ class ParseRequest(Base):
     enqueued_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     #: The worker (``host:pid``) that took it, and when: a claim older than the lease is a dead worker's, taken again.
     claimed_by: Mapped[str | None] = mapped_column(String(128))
+    #: The database's clock, never a worker's: workers on machines whose clocks differ judge one lease.
     claimed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    #: Claims so far that did not end in a result (see PARSE_ATTEMPTS); a worker stopped by hand gives its back.
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     capture: Mapped[Capture] = relationship()
 
 
@@ -213,13 +219,18 @@ class ParseResult(Base):
     template: Mapped[str | None] = mapped_column(String(8))
     year: Mapped[int | None] = mapped_column(Integer)
     agency: Mapped[str | None] = mapped_column(Text)
-    #: Every check passed (None for a failed parse); the checks themselves are in ``reading``.
+    #: Every check that ran passed (None for a failed parse, or when no check could run: blank tables).
     passed: Mapped[bool | None] = mapped_column(Boolean)
-    #: parsing.reading.Reading.to_json(): sections, cells, sources, checks, notes, confidence.
-    reading: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-    #: A report page that only wraps an attachment: the attachment (URL, body) whose result holds its tables.
-    from_attachment: Mapped[str | None] = mapped_column(Text)
-    from_sha256: Mapped[str | None] = mapped_column(String(64))
+    #: What lists show, kept beside the reading so that a list never loads readings (parsing.reading.check_summary;
+    #: None for a failed parse): checks passed, the names of those failed, checks skipped (cells blank), and the
+    #: cells printed (0: no table was read — a page that only wraps its report, see Queries.parse_results).
+    checks_passed: Mapped[int | None] = mapped_column(Integer)
+    checks_failed: Mapped[list[str] | None] = mapped_column(JSON)
+    checks_skipped: Mapped[int | None] = mapped_column(Integer)
+    cells_printed: Mapped[int | None] = mapped_column(Integer)
+    #: parsing.reading.Reading.to_json(): sections, cells, sources, checks, notes, confidence. Deferred: loaded
+    #: only where asked for (``undefer``), the sections' text being most of a row.
+    reading: Mapped[dict[str, Any] | None] = mapped_column(JSON, deferred=True)
     parsed_at: Mapped[datetime] = mapped_column(DateTime, index=True)
     seconds: Mapped[float] = mapped_column(Float)
 
@@ -230,8 +241,9 @@ class ParseResult(Base):
     def as_dict(self) -> dict[str, Any]:
         return {"sha256": self.sha256, "parser_version": self.parser_version, "state": self.state,
                 "error": self.error, "format": self.format, "template": self.template, "year": self.year,
-                "agency": self.agency, "passed": self.passed, "from_attachment": self.from_attachment,
-                "from_sha256": self.from_sha256, "parsed_at": isoformat(self.parsed_at), "seconds": self.seconds,
+                "agency": self.agency, "passed": self.passed, "checks_passed": self.checks_passed,
+                "checks_failed": self.checks_failed, "checks_skipped": self.checks_skipped,
+                "cells_printed": self.cells_printed, "parsed_at": isoformat(self.parsed_at), "seconds": self.seconds,
                 "reading": self.reading}
 
 

@@ -9,13 +9,14 @@ from typing import Any
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import sessionmaker, undefer
 from w3lib.url import safe_url_string
 
 from archive.urlkey import url_key
 
 from .models import (
     GONE_STATUSES,
+    PARSED_KINDS,
     Capture,
     DiscoveredList,
     Failure,
@@ -41,10 +42,31 @@ class ParsedReport:
     capture: Capture
     #: The result for its body; None while it waits for the parser.
     result: ParseResult | None
-    #: Where its tables were read: the page's own result, or that of the attachment it only wraps
-    #: (``result.from_attachment``) and the attachment's capture.
+    #: Where its tables were read: the page's own result, or — a page that printed no cell — that of the
+    #: attachment it wraps (Queries.parse_results says which), and that attachment's capture.
     source: ParseResult | None
     source_capture: Capture
+
+    def parsed_first(self, name: str) -> Any:
+        """``year`` or ``agency`` as the document says it (the tables' source, then the page's own result),
+        else as the crawl judged it from the title and the list (``capture``): the document disposes."""
+        for result in (self.source, self.result):
+            if result is not None and result.state == "parsed" and getattr(result, name) is not None:
+                return getattr(result, name)
+        return getattr(self.capture, name)
+
+    @property
+    def year(self) -> int | None:
+        return self.parsed_first("year")
+
+    @property
+    def agency(self) -> str | None:
+        return self.parsed_first("agency")
+
+    @property
+    def wrapped(self) -> bool:
+        """Its tables are an attachment's, not its own."""
+        return self.source is not None and self.source is not self.result
 
 
 class Queries:
@@ -216,8 +238,8 @@ class Queries:
             return [
                 {"id": req.id, "capture": cap.id, "sha256": req.sha256, "state": req.state,
                  "enqueued_at": isoformat(req.enqueued_at), "claimed_by": req.claimed_by,
-                 "claimed_at": isoformat(req.claimed_at), "url": cap.url, "site": cap.site,
-                 "kind": cap.kind, "content_type": cap.content_type, "year": cap.year,
+                 "claimed_at": isoformat(req.claimed_at), "attempts": req.attempts, "url": cap.url,
+                 "site": cap.site, "kind": cap.kind, "content_type": cap.content_type, "year": cap.year,
                  "agency": cap.agency, "title": cap.title}
                 for req, cap in session.execute(query)
             ]
@@ -228,46 +250,84 @@ class Queries:
             return dict(conn.execute(select(ParseRequest.state, func.count()).group_by(ParseRequest.state)).all())
 
     def parse_result(self, sha256: str, parser_version: int | None = None) -> ParseResult | None:
-        """The result for a body from that parser version (None: the newest version that read it)."""
-        query = select(ParseResult).where(ParseResult.sha256 == sha256)
+        """The result for a body from that parser version (None: the newest version that read it), reading
+        included."""
+        query = select(ParseResult).options(undefer(ParseResult.reading)).where(ParseResult.sha256 == sha256)
         if parser_version is not None:
             query = query.where(ParseResult.parser_version == parser_version)
         with self.sessions() as session:
             return session.scalar(query.order_by(ParseResult.parser_version.desc()).limit(1))
 
-    def parse_results(self, site: str | None = None, year: int | None = None,
-                      parser_version: int | None = None) -> list[ParsedReport]:
-        """Every report of ``site`` (and ``year``, as the crawl judged it), oldest first: its newest capture
-        with a body, the result for that body (from ``parser_version``; None: each body's newest) and where its
-        tables come from (the attachment a page only wraps). What the export and the dashboard list."""
+    def captures_of_body(self, sha256: str, kinds: Iterable[str] = PARSED_KINDS) -> list[Capture]:
+        """The captures (of these kinds) whose body is ``sha256``, oldest first."""
+        query = select(Capture).where(Capture.sha256 == sha256, Capture.kind.in_(list(kinds))).order_by(Capture.id)
+        with self.sessions() as session:
+            return list(session.scalars(query))
+
+    def parse_results(self, site: str | None = None, year: int | None = None, parser_version: int | None = None,
+                      readings: bool = False) -> list[ParsedReport]:
+        """Every report of ``site`` (and ``year``, as the document says it: ParsedReport.year), oldest first: its
+        newest capture with a body, the result for that body (from ``parser_version``; None: each body's newest)
+        and where its tables come from. What the export, the comparison and the dashboard list.
+
+        ``readings``: load each result's reading too (cells, checks, sections); a list without them reads the
+        summary columns only.
+        """
         newest = select(func.max(Capture.id)).where(Capture.kind == "report", Capture.status.not_in(GONE_STATUSES))
         if site:
             newest = newest.where(Capture.site == site)
-        if year:
-            newest = newest.where(Capture.year == year)
         with self.sessions() as session:
             captures = list(session.scalars(select(Capture).where(Capture.id.in_(newest.group_by(Capture.url)))
                                             .order_by(Capture.id)))
-            results = self._results(session, {c.sha256 for c in captures}, parser_version)
-            sources = self._results(session, {r.from_sha256 for r in results.values() if r.from_sha256},
-                                    parser_version)
-            attachments = {(c.url, c.sha256): c for c in self._captures_of_bodies(session, set(sources))}
+            reports = self._resolve(session, captures, parser_version, readings)
+        return [r for r in reports if year is None or r.year == year]
+
+    def parsed_report(self, capture: Capture, parser_version: int | None = None) -> ParsedReport:
+        """One capture (a report, or an attachment) as parse_results gives a report, reading included."""
+        with self.sessions() as session:
+            return self._resolve(session, [capture], parser_version, True)[0]
+
+    def _resolve(self, session: Any, captures: list[Capture], parser_version: int | None,
+                 readings: bool) -> list[ParsedReport]:
+        """Each capture's result, and where its tables come from, worked out now by one rule (results are
+        recorded once and never rewritten, whatever order pages and attachments were parsed in).
+
+        A report page whose result printed no cell (it only wraps its report) takes its tables from one of its
+        attachments — captures of kind attachment whose referrer is the page's URL — whose result printed some:
+        the one whose document's year is the page's year, else the newest capture of them.
+        """
+        results = self._results(session, {c.sha256 for c in captures}, parser_version, readings)
+        wrappers = [c for c in captures if c.kind == "report" and (r := results.get(c.sha256)) is not None
+                    and r.state == "parsed" and not r.cells_printed]
+        wrapped = {c.id for c in wrappers}
+        by_page: dict[str, list[Capture]] = {}
+        for attachment in self._attachments_of({u for c in wrappers for u in (c.url, c.final_url) if u}, session):
+            by_page.setdefault(attachment.referrer, []).append(attachment)
+        attached = self._results(session, {a.sha256 for pages in by_page.values() for a in pages}, parser_version,
+                                 readings)
         reports = []
         for capture in captures:
             result = results.get(capture.sha256)
-            source, source_capture = result, capture
-            if result is not None and result.from_sha256 in sources:
-                source = sources[result.from_sha256]
-                source_capture = attachments.get((result.from_attachment, result.from_sha256), capture)
-            reports.append(ParsedReport(capture, result, source, source_capture))
+            report = ParsedReport(capture, result, result, capture)
+            if capture.id in wrapped:
+                year = report.year
+                tabled = [a for u in dict.fromkeys((capture.url, capture.final_url)) for a in by_page.get(u, [])
+                          if (r := attached.get(a.sha256)) is not None and r.state == "parsed" and r.cells_printed]
+                if tabled:
+                    best = max(tabled, key=lambda a: (attached[a.sha256].year == year, a.fetched_at, a.id))
+                    report = ParsedReport(capture, result, attached[best.sha256], best)
+            reports.append(report)
         return reports
 
     @staticmethod
-    def _results(session: Any, digests: set[str], parser_version: int | None) -> dict[str, ParseResult]:
+    def _results(session: Any, digests: set[str], parser_version: int | None,
+                 readings: bool) -> dict[str, ParseResult]:
         found: dict[str, ParseResult] = {}
         ordered = sorted(digests)
         for start in range(0, len(ordered), _CHUNK):
             query = select(ParseResult).where(ParseResult.sha256.in_(ordered[start:start + _CHUNK]))
+            if readings:
+                query = query.options(undefer(ParseResult.reading))
             if parser_version is not None:
                 query = query.where(ParseResult.parser_version == parser_version)
             for result in session.scalars(query.order_by(ParseResult.parser_version)):
@@ -275,13 +335,14 @@ class Queries:
         return found
 
     @staticmethod
-    def _captures_of_bodies(session: Any, digests: set[str]) -> list[Capture]:
-        """Attachment captures of these bodies, oldest first (a later one of a URL replaces an earlier)."""
-        ordered = sorted(digests)
+    def _attachments_of(pages: set[str], session: Any) -> list[Capture]:
+        """Attachment captures with a body whose referrer is one of these pages, oldest first."""
+        ordered = sorted(pages)
         found: list[Capture] = []
         for start in range(0, len(ordered), _CHUNK):
-            found += session.scalars(select(Capture).where(Capture.sha256.in_(ordered[start:start + _CHUNK]),
-                                                           Capture.kind == "attachment").order_by(Capture.id))
+            found += session.scalars(select(Capture).where(Capture.referrer.in_(ordered[start:start + _CHUNK]),
+                                                           Capture.kind == "attachment",
+                                                           Capture.status.not_in(GONE_STATUSES)).order_by(Capture.id))
         return found
 
     def site_summary(self, run: int) -> dict[str, dict[str, int]]:

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import DateTime, and_, delete, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import joinedload, sessionmaker
@@ -40,6 +40,8 @@ _DIALECT_INSERT = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
 PARSE_LEASE = timedelta(minutes=10)
 #: Claims lost to another worker before one wins: SQLite's candidates can be taken between select and update.
 _CLAIM_TRIES = 5
+#: The PostgreSQL advisory lock claims are made under ("nianbao" in ASCII).
+_CLAIM_LOCK = 0x6E69616E62616F
 
 
 class Writes:
@@ -139,23 +141,32 @@ class Writes:
     # -- the parser ---------------------------------------------------------------------------
     def claim_parses(self, worker: str, limit: int = 1, lease: timedelta = PARSE_LEASE) -> list[ParseRequest]:
         """Take up to ``limit`` requests for ``worker`` (pending ones, or a dead worker's older than ``lease``),
-        oldest first, each with its capture: ``parsing`` and theirs until recorded or released.
+        oldest first, each with its capture: ``parsing`` and theirs until recorded or released; each claim
+        counts an attempt.
 
-        Workers on one catalog never take the same request: PostgreSQL skips rows another transaction holds
-        (``FOR UPDATE SKIP LOCKED``) and marks the rest; SQLite (one writer at a time) marks in one UPDATE
-        that still requires each row takeable, and the rows it returns are the ones this worker got.
+        One body is in one worker's hands at a time: a request whose body another request has under a live claim
+        is skipped (the same report crawled under two URLs is parsed once, by whoever took it first), and one
+        claim takes one request per body. Claims are serialised so that each sees the one before it: PostgreSQL
+        by a transaction-scoped advisory lock, SQLite by its single writer (one UPDATE that still requires each
+        row takeable, its rows the ones this worker got). The lease is judged by the database's clock.
         """
-        now = utcnow()
-        takeable = or_(ParseRequest.state == "pending",
-                       and_(ParseRequest.state == "parsing", ParseRequest.claimed_at < now - lease))
-        candidates = select(ParseRequest.id).where(takeable).order_by(ParseRequest.id).limit(limit)
-        mark = dict(state="parsing", claimed_by=worker, claimed_at=now)
+        now, expired = _now(self.engine.dialect.name), _now(self.engine.dialect.name, lease)
+        live = and_(ParseRequest.state == "parsing", ParseRequest.claimed_at >= expired)
+        held = select(ParseRequest.sha256).where(live)
+        takeable = and_(or_(ParseRequest.state == "pending",
+                            and_(ParseRequest.state == "parsing", ParseRequest.claimed_at < expired)),
+                        ParseRequest.sha256.not_in(held))
+        first = func.min(ParseRequest.id)
+        candidates = select(first).where(takeable).group_by(ParseRequest.sha256).order_by(first).limit(limit)
+        mark = dict(state="parsing", claimed_by=worker, claimed_at=now, attempts=ParseRequest.attempts + 1)
         taken: list[int] = []
         if self.engine.dialect.name == "postgresql":
             with self.engine.begin() as conn:
-                taken = list(conn.scalars(candidates.with_for_update(skip_locked=True)))
-                if taken:
-                    conn.execute(update(ParseRequest).where(ParseRequest.id.in_(taken)).values(**mark))
+                conn.execute(select(func.pg_advisory_xact_lock(_CLAIM_LOCK)))
+                ids = list(conn.scalars(candidates))
+                if ids:
+                    taken = list(conn.scalars(update(ParseRequest).where(ParseRequest.id.in_(ids))
+                                              .values(**mark).returning(ParseRequest.id)))
         else:
             for _ in range(_CLAIM_TRIES):
                 with self.engine.connect() as conn:  # read outside the write: no lock upgrade to fail
@@ -173,40 +184,68 @@ class Writes:
             return list(session.scalars(select(ParseRequest).options(joinedload(ParseRequest.capture))
                                         .where(ParseRequest.id.in_(taken)).order_by(ParseRequest.id)))
 
-    def release_parses(self, ids: Iterable[int], worker: str) -> None:
-        """Requests this worker took and did not finish (it was stopped): pending again, for anyone."""
+    def renew_parse(self, request_id: int, worker: str) -> None:
+        """A long document's claim held on (its lease starts again), while this worker still has it."""
+        with self.engine.begin() as conn:
+            conn.execute(update(ParseRequest).where(ParseRequest.id == request_id, ParseRequest.claimed_by == worker,
+                                                    ParseRequest.state == "parsing")
+                         .values(claimed_at=_now(conn.dialect.name)))
+
+    def release_parses(self, ids: Iterable[int], worker: str, counted: bool = False) -> None:
+        """Requests this worker took and did not finish: pending again, for anyone. Stopped by hand, the attempt
+        is given back; ``counted`` (the body could not be read) it stays, towards PARSE_ATTEMPTS."""
+        values: dict[str, Any] = dict(state="pending", claimed_by=None, claimed_at=None)
+        if not counted:
+            values["attempts"] = ParseRequest.attempts - 1
         with self.engine.begin() as conn:
             conn.execute(update(ParseRequest)
                          .where(ParseRequest.id.in_(list(ids)), ParseRequest.claimed_by == worker,
                                 ParseRequest.state == "parsing")
-                         .values(state="pending", claimed_by=None, claimed_at=None))
+                         .values(**values))
 
-    def record_parse(self, sha256: str, parser_version: int, **result: Any) -> None:
+    def record_parse(self, sha256: str, parser_version: int, **result: Any) -> str:
         """A body's result (parse_results' columns), and every request naming that body ``done`` (or ``failed``),
-        in one transaction; then the report pages that only wrap an attachment point at its result.
+        in one transaction. Returns the state that stands.
 
-        A result for (sha256, version) already there is replaced: ``--reparse`` retries a failure in place.
+        A result for (sha256, version) already there is replaced (``--reparse`` retries a failure in place),
+        except that a failure never replaces a ``parsed`` result: the worker that failed (a timeout on a busy
+        machine, its storage away) read nothing that unmakes what another read.
         """
-        row = {"sha256": sha256, "parser_version": parser_version, "parsed_at": utcnow(), **result}
+        row = {"sha256": sha256, "parser_version": parser_version, "parsed_at": _now(self.engine.dialect.name),
+               **result}
         with self.engine.begin() as conn:
             upsert = _DIALECT_INSERT[conn.dialect.name](ParseResult)
             conn.execute(upsert.values(row).on_conflict_do_update(
                 index_elements=[ParseResult.sha256, ParseResult.parser_version],
-                set_={name: upsert.excluded[name] for name in row if name not in ("sha256", "parser_version")}))
-            conn.execute(update(ParseRequest).where(ParseRequest.sha256 == sha256,
-                                                    ParseRequest.state.in_(("pending", "parsing")))
-                         .values(state="done" if row["state"] == "parsed" else "failed"))
-            _link_wrapped_pages(conn, sha256, parser_version)
+                set_={name: upsert.excluded[name] for name in row if name not in ("sha256", "parser_version")},
+                where=or_(upsert.excluded.state == "parsed", ParseResult.state != "parsed")))
+            state = conn.scalar(select(ParseResult.state).where(ParseResult.sha256 == sha256,
+                                                                ParseResult.parser_version == parser_version))
+            _finish(conn, sha256, state)
+        return state
+
+    def finish_parses(self, sha256: str, parser_version: int) -> str | None:
+        """Every open request naming a body already read by this parser version ``done`` (or ``failed``, as its
+        result is), the result left as it was recorded. Returns that state (None: no result)."""
+        with self.engine.begin() as conn:
+            state = conn.scalar(select(ParseResult.state).where(ParseResult.sha256 == sha256,
+                                                                ParseResult.parser_version == parser_version))
+            if state is not None:
+                _finish(conn, sha256, state)
+        return state
 
     def requeue_parses(self, parser_version: int) -> int:
         """``--reparse``: every request whose body has no parsed result from this parser version (read by an
-        older one, or failed) pending again. Returns how many."""
+        older one, or failed) pending again, its attempts from nothing; this version's failures are taken back
+        (a request for a body with a result is only marked as it is: see parsing.queue). Returns how many."""
         current = select(ParseResult.sha256).where(ParseResult.parser_version == parser_version,
                                                    ParseResult.state == "parsed")
         with self.engine.begin() as conn:
+            conn.execute(delete(ParseResult).where(ParseResult.parser_version == parser_version,
+                                                   ParseResult.state == "failed"))
             return conn.execute(update(ParseRequest)
                                 .where(ParseRequest.state.in_(("done", "failed")), ParseRequest.sha256.not_in(current))
-                                .values(state="pending", claimed_by=None, claimed_at=None)).rowcount
+                                .values(state="pending", claimed_by=None, claimed_at=None, attempts=0)).rowcount
 
     def record_audit(self, **facts: Any) -> int:
         with self.sessions.begin() as session:
@@ -268,51 +307,19 @@ def _schedule_checks(conn: Connection, captures: list[dict[str, Any]], recheck: 
                                                         "next_check_at")}), list(written.values()))
 
 
-def _link_wrapped_pages(conn: Connection, sha256: str, version: int) -> None:
-    """A report page whose result has no template cells while an attachment it links (a capture of kind
-    attachment whose referrer is the page) has some points at that attachment's result.
-
-    Run on every result recorded, page or attachment, whichever is parsed first: the other finds it.
-    """
-    this = conn.execute(select(ParseResult).where(ParseResult.sha256 == sha256,
-                                                  ParseResult.parser_version == version)).one()
-    if this.state != "parsed":
-        return
-    at_version = and_(ParseResult.parser_version == version, ParseResult.state == "parsed")
-    if _has_cells(this.reading):  # an attachment with tables: the pages that wrap it and have none
-        links = conn.execute(select(Capture.url, Capture.referrer).where(
-            Capture.sha256 == sha256, Capture.kind == "attachment", Capture.referrer.is_not(None))
-            .order_by(Capture.id)).all()
-        for url, referrer in links:
-            pages = select(Capture.sha256).where(Capture.kind == "report",
-                                                 or_(Capture.url == referrer, Capture.final_url == referrer))
-            for page in conn.execute(select(ParseResult).where(ParseResult.sha256.in_(pages), at_version,
-                                                               ParseResult.from_sha256.is_(None))).all():
-                if not _has_cells(page.reading):
-                    _point(conn, page.sha256, version, url, sha256)
-        return
-    pages = {u for url, final in conn.execute(select(Capture.url, Capture.final_url).where(
-        Capture.sha256 == sha256, Capture.kind == "report")) for u in (url, final) if u}
-    if not pages or this.from_sha256:
-        return
-    attachments = conn.execute(select(Capture.url, Capture.sha256).where(
-        Capture.kind == "attachment", Capture.referrer.in_(pages)).order_by(Capture.id)).all()
-    parsed = {r.sha256: r for r in conn.execute(select(ParseResult).where(
-        ParseResult.sha256.in_({digest for _url, digest in attachments}), at_version))}
-    for url, digest in attachments:
-        if digest in parsed and _has_cells(parsed[digest].reading):
-            _point(conn, sha256, version, url, digest)
-            return
+def _finish(conn: Connection, sha256: str, state: str) -> None:
+    conn.execute(update(ParseRequest).where(ParseRequest.sha256 == sha256,
+                                            ParseRequest.state.in_(("pending", "parsing")))
+                 .values(state="done" if state == "parsed" else "failed"))
 
 
-def _point(conn: Connection, page: str, version: int, url: str, attachment: str) -> None:
-    conn.execute(update(ParseResult).where(ParseResult.sha256 == page, ParseResult.parser_version == version)
-                 .values(from_attachment=url, from_sha256=attachment))
-
-
-def _has_cells(reading: dict[str, Any] | None) -> bool:
-    """Whether a reading holds any printed cell (a blank template's keys are all None)."""
-    return any(value is not None for value in ((reading or {}).get("cells") or {}).values())
+def _now(dialect: str, before: timedelta = timedelta(0)) -> Any:
+    """The database's clock (less ``before``) as naive UTC, in the form the DateTime columns hold (SQLite: text
+    to the microsecond). Claims and results are stamped by it, never by a worker's: leases are judged alike from
+    every machine whatever its clock says."""
+    if dialect == "postgresql":
+        return func.timezone("UTC", func.now(), type_=DateTime) - before
+    return func.strftime("%Y-%m-%d %H:%M:%f000", "now", f"-{before.total_seconds():f} seconds", type_=DateTime)
 
 
 def _parsed(capture: dict[str, Any]) -> bool:

@@ -11,7 +11,6 @@ from .archive import archive
 from .common import Context
 from .crawl import crawl
 from .parse import parse
-from .parse_queue import parse_queue
 from .runs import runs
 from .schedule import schedule
 from .serve import serve
@@ -30,6 +29,6 @@ def main(ctx: click.Context, home: str | None, storage: str | None, catalog: str
 
 
 
-for command in (crawl, sites, archive, parse, parse_queue, runs, schedule, serve):
+for command in (crawl, sites, archive, parse, runs, schedule, serve):
     main.add_command(command)
 archive.add_command(export_warc)

@@ -1,7 +1,7 @@
 """Parse results (what each parser version read in each body) and the queue's claims (which worker took a
 request, and when: a claim older than the lease is taken again).
 
-Requests keep their states; none was ever claimed, so the new columns start empty.
+Requests keep their states; none was ever claimed, so the new columns start empty (attempts 0).
 
 Revision ID: 0003
 Revises: 0002
@@ -21,6 +21,7 @@ depends_on = None
 def upgrade() -> None:
     op.add_column("parse_queue", sa.Column("claimed_by", sa.String(128)))
     op.add_column("parse_queue", sa.Column("claimed_at", sa.DateTime()))
+    op.add_column("parse_queue", sa.Column("attempts", sa.Integer(), nullable=False, server_default="0"))
     op.create_table(
         "parse_results",
         sa.Column("sha256", sa.String(64), primary_key=True),
@@ -32,9 +33,11 @@ def upgrade() -> None:
         sa.Column("year", sa.Integer()),
         sa.Column("agency", sa.Text()),
         sa.Column("passed", sa.Boolean()),
+        sa.Column("checks_passed", sa.Integer()),
+        sa.Column("checks_failed", sa.JSON()),
+        sa.Column("checks_skipped", sa.Integer()),
+        sa.Column("cells_printed", sa.Integer()),
         sa.Column("reading", sa.JSON()),
-        sa.Column("from_attachment", sa.Text()),
-        sa.Column("from_sha256", sa.String(64)),
         sa.Column("parsed_at", sa.DateTime(), nullable=False),
         sa.Column("seconds", sa.Float(), nullable=False),
     )
