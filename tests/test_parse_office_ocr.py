@@ -8,10 +8,12 @@ LibreOffice and OCR run once each per module (module-scoped fixtures): both are 
 
 from __future__ import annotations
 
+import contextlib
 import io
 import multiprocessing
 import subprocess
 import sys
+import threading
 import time
 import unicodedata
 from concurrent.futures import ProcessPoolExecutor
@@ -126,6 +128,32 @@ def test_a_conversion_out_of_time_is_killed_with_its_process_group(made: dict[st
     assert alive == []
     assert not profile.exists()  # a killed soffice's profile is not reused
     assert office.convert(made["doc"].read_bytes(), "doc")[1] == "docx"
+
+
+def test_libreoffice_runs_within_its_memory_limit(made: dict[str, Path]) -> None:
+    """soffice.bin (started by the soffice wrapper, so the limit is inherited) has office.MEMORY as its
+    address space: a file made to swell it fails to convert instead of taking the machine's memory."""
+    profile = str(office._profile_dir())
+    seen: set[str] = set()
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.is_set():
+            for proc in Path("/proc").glob("[0-9]*"):
+                if _cmdline_has(proc, profile):
+                    with contextlib.suppress(OSError):  # the process has just exited
+                        seen.update(line.split()[3] for line in (proc / "limits").read_text().splitlines()
+                                    if line.startswith("Max address space"))
+            time.sleep(0.02)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        assert office.convert(made["doc"].read_bytes(), "doc")[1] == "docx"
+    finally:
+        done.set()
+        watcher.join()
+    assert seen == {str(office.MEMORY)}
 
 
 def _cmdline_has(proc: Path, text: str) -> bool:

@@ -18,6 +18,7 @@ from docx.text.paragraph import Paragraph
 from lxml import etree
 
 from parsing.document import Block, Document, Table, Unreadable
+from parsing.formats.limits import check_zip
 
 _P, _TBL, _SDT, _SDT_CONTENT, _CUSTOM_XML = qn("w:p"), qn("w:tbl"), qn("w:sdt"), qn("w:sdtContent"), qn("w:customXml")
 #: A cell with more text than this holds paragraphs of a report, not a figure or a label.
@@ -25,6 +26,7 @@ _LAYOUT_CELL_CHARS = 400
 
 
 def read_docx(body: bytes, format: str = "docx") -> Document:
+    check_zip(body, format)
     try:
         document = docx.Document(io.BytesIO(body))
     except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError, etree.XMLSyntaxError, OSError) as e:

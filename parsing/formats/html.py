@@ -16,6 +16,7 @@ from lxml import etree
 from w3lib.encoding import html_to_unicode
 
 from parsing.document import Block, Document, Table, Unreadable
+from parsing.formats.limits import CJK, MAX_DOCUMENT_CELLS, MAX_GRID_CELLS
 
 #: Containers the common CMSes put a report's body in (ids and classes, compared case-insensitively).
 CMS_CONTAINERS = frozenset(
@@ -45,16 +46,15 @@ _BLOCK_TAGS = frozenset(
     )
 )
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
-_CSS_RULE = re.compile(r"([^{}]+)\{([^{}]*)\}")
 _SIMPLE_SELECTOR = re.compile(r"^([.#])([\w-]+)$")
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*>")
 _SPACE = re.compile(r"[\s\u00a0\u3000\u200b\ufeff]+")
-_CJK = "\u2e80-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef"
-_SPACE_BETWEEN_CJK = re.compile(f"(?<=[{_CJK}]) (?=[{_CJK}])")
+_SPACE_BETWEEN_CJK = re.compile(f"(?<=[{CJK}]) (?=[{CJK}])")
 #: A child holding this share of its parent's own text is where the report is (the rest is chrome).
 _DESCEND_SHARE = 0.85
 _MAX_DEPTH = 200
-_MAX_SPAN = 200
+#: Spans as browsers clamp them (the HTML standard: colspan at most 1000, rowspan 65534).
+_MAX_COLSPAN, _MAX_ROWSPAN = 1000, 65534
 
 
 def read_html(body: bytes, content_type: str | None = None) -> Document:
@@ -70,6 +70,9 @@ def read_html(body: bytes, content_type: str | None = None) -> Document:
     weights = _weights(root)
     container = _container(root, weights)
     blocks = _Flow().read(container)
+    cells = sum(len(b.rows) * len(b.rows[0]) for b in blocks if isinstance(b, Table) and b.rows)
+    if cells > MAX_DOCUMENT_CELLS:
+        raise Unreadable(f"HTML: its tables hold {cells} cells, more than the {MAX_DOCUMENT_CELLS} a report can")
     title = _title_before(root, container)
     if title and not any(isinstance(b, str) and title in b and len(b) < 2 * len(title) for b in blocks[:3]):
         blocks.insert(0, title)  # unless the body repeats it as its own heading (a sentence naming it does not)
@@ -107,13 +110,24 @@ def _hidden_by_stylesheet(root: lxml.html.HtmlElement) -> tuple[set[str], set[st
     classes: set[str] = set()
     ids: set[str] = set()
     for style in root.iter("style"):
-        for selectors, declarations in _CSS_RULE.findall(style.text_content()):
+        for selectors, declarations in _rules(style.text_content()):
             if _HIDDEN_STYLE.search(declarations):
                 for selector in selectors.split(","):
                     match = _SIMPLE_SELECTOR.match(selector.strip())
                     if match:
                         (classes if match.group(1) == "." else ids).add(match.group(2))
     return classes, ids
+
+
+def _rules(css: str) -> list[tuple[str, str]]:
+    """(selectors, declarations) of a stylesheet's plain rules, in one pass (a backtracking pattern over a
+    style without braces is quadratic: 20 KB took 3.5 s). Rules nested in @media are read as plain ones."""
+    rules = []
+    for chunk in css.split("}"):
+        selectors, brace, declarations = chunk.rpartition("{")
+        if brace and selectors.strip():
+            rules.append((selectors.rpartition("{")[2], declarations))
+    return rules
 
 
 def _names_container(el: lxml.html.HtmlElement) -> bool:
@@ -202,11 +216,12 @@ def _span(cell: lxml.html.HtmlElement, attribute: str, rest: int) -> int:
     n = int(match.group(1)) if match else 1
     if n == 0 and attribute == "rowspan":
         return rest  # rowspan="0": to the end of the table
-    return max(1, min(n, _MAX_SPAN, rest if attribute == "rowspan" else _MAX_SPAN))
+    return max(1, min(n, _MAX_ROWSPAN, rest) if attribute == "rowspan" else min(n, _MAX_COLSPAN))
 
 
 def table_grid(table: lxml.html.HtmlElement) -> list[list[str]]:
-    """The table as a full grid, rowspans and colspans expanded as a browser lays them out."""
+    """The table as a full grid, rowspans and colspans expanded as a browser lays them out. Raises
+    Unreadable for a grid past ``MAX_GRID_CELLS`` (spans are what make a small page a huge grid)."""
     rows = _rows(table)
     grid: dict[tuple[int, int], str] = {}
     for r, tr in enumerate(rows):
@@ -215,12 +230,17 @@ def table_grid(table: lxml.html.HtmlElement) -> list[list[str]]:
             while (r, c) in grid:
                 c += 1
             rowspan, colspan = _span(cell, "rowspan", len(rows) - r), _span(cell, "colspan", 0)
+            if len(grid) + rowspan * colspan > MAX_GRID_CELLS:
+                raise Unreadable(f"HTML: a table of more than {MAX_GRID_CELLS} cells (its spans reach "
+                                 f"{len(rows)} rows × {c + colspan} columns)")
             text = "\n".join(b for b in _Flow(flat=True).read(cell) if isinstance(b, str))
             for dr in range(rowspan):
                 for dc in range(colspan):
                     grid[(r + dr, c + dc)] = text
             c += colspan
     width = max((c for _, c in grid), default=-1) + 1
+    if width * len(rows) > MAX_GRID_CELLS:
+        raise Unreadable(f"HTML: a table of {len(rows)} rows × {width} columns, more than {MAX_GRID_CELLS} cells")
     return [[grid.get((r, c), "") for c in range(width)] for r in range(len(rows))]
 
 

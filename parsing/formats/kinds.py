@@ -12,9 +12,13 @@ import io
 import re
 import zipfile
 
+from parsing.formats.limits import check_zip
+
 KINDS = ("html", "docx", "pdf", "doc", "wps", "rtf", "xlsx", "xls", "image", "text")
 
-_OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+#: The magic of an OLE2 compound file (Word, WPS and Excel 97–2003) and of a zip (DOCX, XLSX).
+OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+ZIP = b"PK\x03\x04"
 _IMAGE_MAGICS = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"II*\x00", b"MM\x00*")
 #: BMP has only "BM" as magic, so its info-header size (a handful of fixed values) must agree too.
 _BMP_HEADER_SIZES = (12, 40, 52, 56, 64, 108, 124)
@@ -52,11 +56,11 @@ def _by_bytes(body: bytes, content_type: str | None, name: str | None) -> str | 
     head = body[:1024]
     if b"%PDF-" in head:
         return "pdf"
-    if body.startswith(b"PK\x03\x04"):
+    if body.startswith(ZIP):
         return _zip_kind(body)
-    if body.startswith(_OLE2):
+    if body.startswith(OLE2):
         return _ole_kind(body, content_type, name)
-    if head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{\\rtf"):
+    if is_rtf(body):
         return "rtf"
     if body.startswith(_IMAGE_MAGICS) or _is_bmp(body) or (body[:4] == b"RIFF" and body[8:12] == b"WEBP"):
         return "image"
@@ -65,7 +69,13 @@ def _by_bytes(body: bytes, content_type: str | None, name: str | None) -> str | 
     return None
 
 
+def is_rtf(body: bytes) -> bool:
+    return body[:1024].lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{\\rtf")
+
+
 def _zip_kind(body: bytes) -> str | None:
+    """docx or xlsx by the zip's names; raises Unreadable for a zip past ``limits.check_zip``'s bounds."""
+    check_zip(body, "zip")
     try:
         names = zipfile.ZipFile(io.BytesIO(body)).namelist()
     except (zipfile.BadZipFile, ValueError, OSError):

@@ -11,16 +11,30 @@ made a 0 here, the template's checks are what flag it.
 from __future__ import annotations
 
 import bisect
+import io
 import os
-import re
 import statistics
 import threading
+import warnings
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import cv2
 import numpy as np
+from PIL import Image, UnidentifiedImageError
 
 from parsing.document import Document, Table, Unreadable
+from parsing.formats.limits import (
+    MAX_IMAGE_PIXELS,
+    MAX_OCR_PAGES,
+    MAX_PAGE_BOXES,
+    MAX_PAGE_REREADS,
+    MAX_TABLE_CELLS,
+    PAGE_NUMBER,
+    is_cjk,
+    scale_for,
+)
 
 #: A recognised piece scoring below this is noise (RapidOCR's own default threshold).
 MIN_SCORE = 0.5
@@ -61,13 +75,19 @@ class Grid:
         i, j = bisect.bisect(self.ys, y) - 1, bisect.bisect(self.xs, x) - 1
         return (i, j) if 0 <= i < len(self.ys) - 1 and 0 <= j < len(self.xs) - 1 else None
 
-    def members(self, cell: int) -> list[tuple[int, int]]:
-        return [pos for pos, c in self.cell_of.items() if c == cell]
+    @cached_property
+    def _extents(self) -> dict[int, tuple[int, int, int, int]]:
+        """Each cell's first and last row and column, found in one pass once its cells are final (a scan
+        through ``cell_of`` for each cell would be quadratic in a grid's cells)."""
+        extents: dict[int, tuple[int, int, int, int]] = {}
+        for (i, j), cell in self.cell_of.items():
+            top, left, bottom, right = extents.get(cell, (i, j, i, j))
+            extents[cell] = (min(top, i), min(left, j), max(bottom, i), max(right, j))
+        return extents
 
     def rect(self, cell: int) -> tuple[float, float, float, float]:
-        spots = self.members(cell)
-        return (self.xs[min(j for _, j in spots)], self.ys[min(i for i, _ in spots)],
-                self.xs[max(j for _, j in spots) + 1], self.ys[max(i for i, _ in spots) + 1])
+        top, left, bottom, right = self._extents[cell]
+        return self.xs[left], self.ys[top], self.xs[right + 1], self.ys[bottom + 1]
 
 
 @dataclass
@@ -79,24 +99,21 @@ class PageTable:
     scores: list[float]
 
 
-def recognise(pages: list[bytes], format: str) -> Document:
+def recognise(pages: Iterable[bytes], format: str) -> Document:
     """Page images (PNG, JPEG, TIFF — every page of a multi-page one — or BMP) as one Document.
 
-    ``confidence`` is the mean recognition score of every piece of text kept; each table has its own."""
-    images = []
-    for number, body in enumerate(pages, 1):
-        ok, decoded = cv2.imdecodemulti(np.frombuffer(body, np.uint8), cv2.IMREAD_UNCHANGED)
-        if not ok or not decoded:
-            raise Unreadable(f"page {number} is not a PNG, JPEG, TIFF or BMP image (it begins {body[:8]!r})")
-        images += [_on_white(image) for image in decoded]
-    document = Document(format, pages=len(images))
+    Pages are decoded and read one at a time (an iterable may make each only when asked), at most
+    ``MAX_OCR_PAGES`` of them. ``confidence`` is the mean recognition score of every piece of text kept;
+    each table has its own."""
+    document = Document(format, pages=0)
     scores: list[float] = []
     previous: PageTable | None = None  # the table that ended the page before, which this page may continue
-    for number, image in enumerate(images, 1):
+    for number, image in enumerate(_images(pages, document.notes), 1):
+        document.pages = number
         image, angle = straighten(image)
         if angle:
             document.notes.append(f"page {number} turned {angle:+.2f}° to straighten its rules")
-        blocks, page_scores = read_page(image, number)
+        blocks, page_scores = read_page(image, number, document.notes)
         scores += page_scores
         first = next((b for b in blocks if not _is_page_number(b)), None)
         if previous is not None and isinstance(first, PageTable) and _continues(previous, first):
@@ -109,6 +126,52 @@ def recognise(pages: list[bytes], format: str) -> Document:
         previous = blocks[tables[-1]] if ends_page else None
     document.confidence = statistics.fmean(scores) if scores else None
     return document
+
+
+def _images(pages: Iterable[bytes], notes: list[str]) -> Iterator[np.ndarray]:
+    """Each page of each image, decoded only when its turn comes and only if its header's size is within
+    bounds (a PNG of a few hundred KB can declare 20,000 × 20,000 white pixels), scaled to at most
+    ``MAX_PAGE_PIXELS``."""
+    count = 0
+    for number, body in enumerate(pages, 1):
+        for frame in range(_frames(body, number)):
+            if count == MAX_OCR_PAGES:
+                notes.append(f"only the first {MAX_OCR_PAGES} pages are read by OCR; the rest are left out")
+                return
+            pixels = np.frombuffer(body, np.uint8)
+            ok, decoded = cv2.imdecodemulti(pixels, cv2.IMREAD_UNCHANGED, range=(frame, frame + 1))
+            if not ok or not decoded:
+                raise Unreadable(f"page {number} is not a PNG, JPEG, TIFF or BMP image (it begins {body[:8]!r})")
+            count += 1
+            yield _scaled(_on_white(decoded[0]))
+
+
+def _frames(body: bytes, number: int) -> int:
+    """How many pages an image holds, each checked against ``MAX_IMAGE_PIXELS`` from its header alone."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(body))
+            frames = getattr(image, "n_frames", 1)
+            for frame in range(frames):
+                image.seek(frame)
+                width, height = image.size
+                if width * height > MAX_IMAGE_PIXELS:
+                    raise Unreadable(f"page {number} is an image of {width} × {height} pixels, more than the "
+                                     f"{MAX_IMAGE_PIXELS} a scan can need")
+    except Image.DecompressionBombError as e:
+        raise Unreadable(f"page {number} is an image of more than {MAX_IMAGE_PIXELS} pixels ({e})") from e
+    except (UnidentifiedImageError, OSError, ValueError, EOFError, SyntaxError) as e:
+        raise Unreadable(f"page {number} is not a PNG, JPEG, TIFF or BMP image (it begins {body[:8]!r})") from e
+    return frames
+
+
+def _scaled(image: np.ndarray) -> np.ndarray:
+    scale = scale_for(image.shape[1], image.shape[0])
+    if scale == 1.0:
+        return image
+    size = (max(1, int(image.shape[1] * scale)), max(1, int(image.shape[0] * scale)))
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
 
 
 def _on_white(image: np.ndarray) -> np.ndarray:
@@ -131,7 +194,7 @@ def straighten(image: np.ndarray) -> tuple[np.ndarray, float]:
     gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
     binary = cv2.adaptiveThreshold(gray, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, 25, 15)
     width = image.shape[1]
-    runs = cv2.morphologyEx(binary, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (width // 50, 1)))
+    runs = cv2.morphologyEx(binary, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (max(1, width // 50), 1)))
     count, labels, stats, _ = cv2.connectedComponentsWithStats(runs)
     angles = []
     for label in range(1, count):
@@ -148,20 +211,36 @@ def straighten(image: np.ndarray) -> tuple[np.ndarray, float]:
     return level, angle
 
 
-def read_page(image: np.ndarray, number: int) -> tuple[list[str | PageTable], list[float]]:
-    """One page's paragraphs and tables, top to bottom, and the scores of the text kept."""
+@dataclass
+class _Rereads:
+    """Regions of one page still to be recognised again alone (each is a recogniser call, ~20 ms)."""
+
+    left: int = MAX_PAGE_REREADS
+
+    def take(self) -> bool:
+        self.left -= 1
+        return self.left >= 0
+
+
+def read_page(image: np.ndarray, number: int, notes: list[str]) -> tuple[list[str | PageTable], list[float]]:
+    """One page's paragraphs and tables, top to bottom, and the scores of the text kept; what was left
+    out to stay within bounds is noted."""
     boxes = _ocr_page(image)
+    if len(boxes) > MAX_PAGE_BOXES:
+        notes.append(f"page {number}: {len(boxes)} pieces of text, only the {MAX_PAGE_BOXES} surest kept")
+        boxes = sorted(sorted(boxes, key=lambda b: -b.score)[:MAX_PAGE_BOXES], key=lambda b: (b.y0, b.x0))
     gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
     unit = statistics.median(b.y1 - b.y0 for b in boxes) if boxes else 30.0
     binary = cv2.adaptiveThreshold(gray, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, 25, 15)
-    grids, lines = find_grids(binary, unit)
+    grids, lines = find_grids(binary, unit, notes, f"page {number}")
+    rereads = _Rereads()
     loose = []
     for box in boxes:
         grid = next((g for g in grids if g.locate(box.cx, box.cy)), None)
         if grid is None:
             loose.append(box)
         else:
-            for piece in _split_across_rules(image, grid, box, unit):
+            for piece in _split_across_rules(image, grid, box, unit, rereads):
                 spot = grid.locate(piece.cx, piece.cy)
                 if spot:
                     grid.boxes.setdefault(grid.cell_of[spot], []).append(piece)
@@ -169,23 +248,29 @@ def read_page(image: np.ndarray, number: int) -> tuple[list[str | PageTable], li
                     loose.append(piece)  # the part outside the table
     if not grids:  # no rules on the page: rows by y, columns by x
         for rows in _unruled_tables(loose, unit):
+            if len(rows) * max(len(row) for row in rows) > MAX_TABLE_CELLS:
+                notes.append(f"page {number}: {len(rows)} lines of many pieces read as text, not as a table")
+                continue
             in_table = {id(b) for row in rows for b in row}
             loose = [b for b in loose if id(b) not in in_table]
             grids.append(_grid_from_rows(rows, unit))
     placed: list[tuple[float, PageTable]] = []
     for grid in grids:
-        _read_blank_cells(image, binary & ~lines, grid, unit)
+        _read_blank_cells(image, binary & ~lines, grid, unit, rereads)
         placed.append((grid.ys[0], _table(grid, number, len(placed) + 1, unit)))
+    if rereads.left < 0:
+        notes.append(f"page {number}: only {MAX_PAGE_REREADS} cells read again alone; the rest as first recognised")
     kept = [b.score for b in loose] + [s for _, table in placed for s in table.scores]
     ordered = sorted([*placed, *_paragraphs(loose, unit)], key=lambda item: item[0])
     return [block for _, block in ordered], kept
 
 
-def find_grids(binary: np.ndarray, unit: float) -> tuple[list[Grid], np.ndarray]:
+def find_grids(binary: np.ndarray, unit: float, notes: list[str], where: str) -> tuple[list[Grid], np.ndarray]:
     """The ruled tables on a page, and the mask of their rules.
 
     Rules are what survives a morphological opening with a long thin kernel: longer than any stroke
-    of a character (a text box's height is more than its characters'), shorter than any cell."""
+    of a character (a text box's height is more than its characters'), shorter than any cell. A ruling
+    of more than ``MAX_TABLE_CELLS`` cells (graph paper, a hatched figure) is noted and not read as a table."""
     long_h = max(12, int(1.5 * unit))
     long_v = max(10, int(0.9 * unit))
     horizontal = cv2.morphologyEx(binary, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (long_h, 1)))
@@ -205,6 +290,9 @@ def find_grids(binary: np.ndarray, unit: float) -> tuple[list[Grid], np.ndarray]
         xs = _rule_positions(v_mask, axis=0, gap=unit / 2)
         if len(ys) < 2 or len(xs) < 2 or len(ys) + len(xs) < 5:
             continue  # no cell, or a single one: a frame around a heading, not a table
+        if (len(ys) - 1) * (len(xs) - 1) > MAX_TABLE_CELLS:
+            notes.append(f"{where}: a ruling of {len(ys) - 1} × {len(xs) - 1} cells is not read as a table")
+            continue
         cell_of = _merge_cells(h_mask, v_mask, xs, ys, tolerance)
         grids.append(Grid([x + v for v in xs], [y + v for v in ys], cell_of))
     return grids, cv2.dilate(horizontal | vertical, np.ones((5, 5), np.uint8))
@@ -248,18 +336,19 @@ def _merge_cells(h_mask: np.ndarray, v_mask: np.ndarray, xs: list[float], ys: li
             parent[root((i, j + 1))] = root((i, j))
         if i + 1 < len(ys) - 1 and not ruled(h_mask, ys[i + 1], xs[j], xs[j + 1], vertical=False):
             parent[root((i + 1, j))] = root((i, j))
-    roots = sorted({root(spot) for spot in parent})
-    return {spot: roots.index(root(spot)) for spot in parent}
+    numbers = {spot: k for k, spot in enumerate(sorted({root(spot) for spot in parent}))}
+    return {spot: numbers[root(spot)] for spot in parent}
 
 
-def _split_across_rules(image: np.ndarray, grid: Grid, box: Box, unit: float) -> list[Box]:
+def _split_across_rules(image: np.ndarray, grid: Grid, box: Box, unit: float, rereads: _Rereads) -> list[Box]:
     """A box the detector drew over a rule read again within each cell it covers, the rule left out:
-    two cells' text close together would run into one, and a digit against a rule reads as 13 for 3."""
+    two cells' text close together would run into one, and a digit against a rule reads as 13 for 3.
+    Kept whole once the page's rereads are spent."""
     i = bisect.bisect(grid.ys, box.cy) - 1
     last = len(grid.xs) - 1
     crossed = [grid.xs[k] for k in range(len(grid.xs)) if box.x0 + 1 < grid.xs[k] < box.x1 - 1
                and (k in (0, last) or grid.cell_of[(i, k - 1)] != grid.cell_of[(i, k)])]
-    if not crossed:
+    if not crossed or not rereads.take():
         return [box]
     margin = max(3.0, unit / 8)
     edges = [box.x0 - margin, *crossed, box.x1 + margin]
@@ -271,7 +360,7 @@ def _split_across_rules(image: np.ndarray, grid: Grid, box: Box, unit: float) ->
     return pieces
 
 
-def _read_blank_cells(image: np.ndarray, ink: np.ndarray, grid: Grid, unit: float) -> None:
+def _read_blank_cells(image: np.ndarray, ink: np.ndarray, grid: Grid, unit: float, rereads: _Rereads) -> None:
     """Cells where the detector found no text but the page has ink are read again alone: the
     detector misses a lone digit pressed against a rule, and a missed 3 would read as a blank."""
     margin = int(max(3, unit / 8))  # off the rules: a rule's blurred edge read with a 3 makes it 13
@@ -283,7 +372,7 @@ def _read_blank_cells(image: np.ndarray, ink: np.ndarray, grid: Grid, unit: floa
         count, _, stats, _ = cv2.connectedComponentsWithStats(ink[y0:y1, x0:x1])
         marks = [stats[k] for k in range(1, count)
                  if max(stats[k][2], stats[k][3]) >= 0.3 * unit and stats[k][4] >= 0.02 * unit * unit]
-        if not marks:
+        if not marks or not rereads.take():
             continue
         left = x0 + min(m[0] for m in marks)
         top = y0 + min(m[1] for m in marks)
@@ -383,14 +472,10 @@ def _join_lines(boxes: list[Box], unit: float) -> str:
     for line in _lines(boxes, unit):
         for k, box in enumerate(line):
             wide_gap = k > 0 and box.x0 - line[k - 1].x1 > unit
-            if text and (wide_gap or not (_cjk(text[-1]) or _cjk(box.text[0]))):
+            if text and (wide_gap or not (is_cjk(text[-1]) or is_cjk(box.text[0]))):
                 text += " "
             text += box.text
     return text
-
-
-def _cjk(char: str) -> bool:
-    return ord(char) >= 0x2E80
 
 
 def _ocr_page(image: np.ndarray) -> list[Box]:
@@ -431,11 +516,8 @@ def _recognise(image: np.ndarray, **options):
         return _engine[1](image, **options)
 
 
-_PAGE_NUMBER = re.compile(r"^[-—–\s第]*\d{1,4}\s*(页)?\s*([/／共]\s*\d{1,4}\s*页?)?[-—–\s]*$")
-
-
 def _is_page_number(block: str | PageTable) -> bool:
-    return isinstance(block, str) and bool(_PAGE_NUMBER.match(block))
+    return isinstance(block, str) and bool(PAGE_NUMBER.match(block))
 
 
 def _continues(previous: PageTable, table: PageTable) -> bool:

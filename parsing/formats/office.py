@@ -1,8 +1,8 @@
 """DOC, WPS, RTF and XLS turned into DOCX/XLSX by LibreOffice headless, so one reader each reads them.
 
-The input filter is chosen from the file's first bytes rather than left to LibreOffice's detection:
-detection falls back to importing anything as plain text, and a garbage body would come back as a
-"document" of mojibake instead of being recorded as unreadable.
+The input filter is chosen from the file's container (as ``kinds`` tells it) rather than left to LibreOffice's
+detection: detection falls back to importing anything as plain text, and a garbage body would come back as
+a "document" of mojibake instead of being recorded as unreadable.
 
 Each worker process has its own LibreOffice profile (``-env:UserInstallation``): two soffice runs on
 one profile wait on its lock or hand their work to each other, so parallel parse workers would fight.
@@ -14,6 +14,7 @@ from __future__ import annotations
 import atexit
 import multiprocessing.util
 import os
+import resource
 import shutil
 import signal
 import subprocess
@@ -22,9 +23,13 @@ import threading
 from pathlib import Path
 
 from parsing.document import Unreadable
+from parsing.formats.kinds import OLE2, ZIP, is_rtf
 
 #: Seconds a conversion may take: a real report converts in 2–10 s, a first run (profile created) in ~15 s.
 TIMEOUT = 60.0
+#: Address space soffice may take (its RLIMIT_AS): converting a report peaks near 600 MiB of it; a file made to
+#: swell it fails to convert instead of taking the machine's memory.
+MEMORY = 2 * 1024**3
 
 #: kind → (output extension, LibreOffice export filter, Debian package that provides it).
 OUTPUTS = {
@@ -34,7 +39,6 @@ OUTPUTS = {
     "xls": ("xlsx", "Calc MS Excel 2007 XML", "libreoffice-calc-nogui"),
 }
 
-_OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _lock = threading.Lock()
 _profile: tuple[int, Path] | None = None  # (pid, directory): a forked child makes its own
 
@@ -73,24 +77,23 @@ def input_filters(body: bytes, kind: str) -> list[str | None]:
     """The LibreOffice import filters to try, in order, for a body claimed to be ``kind``.
 
     None means LibreOffice's own detection, used only where the container is known (an OLE2 .wps is
-    Kingsoft WPS, which is Word 97 inside, or Microsoft Works, which detection tells apart)."""
-    head = body[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
-    lowered = head.lower()
+    Kingsoft WPS, which is Word 97 inside, or Microsoft Works, which detection tells apart). What
+    ``kinds.kind_of`` hands over as doc, wps, rtf or xls is one of these containers; an RTF or a web page
+    under an old name never comes here (kinds reads them as rtf and html by their bytes)."""
     sheet = kind == "xls"
-    if head.startswith(_OLE2):
+    if body.startswith(OLE2):
         if sheet:
             return ["MS Excel 97"]
         return [None, "MS Word 97"] if kind == "wps" else ["MS Word 97"]
-    if head.startswith(b"PK\x03\x04"):  # an OOXML file under an old name
+    if body.startswith(ZIP):  # an OOXML file under an old name that kinds could not place by its names
         return ["Calc MS Excel 2007 XML" if sheet else "MS Word 2007 XML"]
-    if head.startswith(b"{\\rtf"):
-        return ["Rich Text Format (StarCalc)" if sheet else "Rich Text Format"]
-    if lowered.startswith(b"<?xml") and b"schemas-microsoft-com:office:spreadsheet" in lowered:
+    if kind == "rtf" and is_rtf(body):
+        return ["Rich Text Format"]
+    lowered = body[:4096].lstrip(b"\xef\xbb\xbf \t\r\n").lower()  # Office 2003 XML: kinds knows it by its label
+    if sheet and lowered.startswith(b"<?xml") and b"schemas-microsoft-com:office:spreadsheet" in lowered:
         return ["MS Excel 2003 XML"]
-    if lowered.startswith(b"<?xml") and b"schemas.microsoft.com/office/word/2003/wordml" in lowered:
+    if not sheet and lowered.startswith(b"<?xml") and b"schemas.microsoft.com/office/word/2003/wordml" in lowered:
         return ["MS Word 2003 XML"]
-    if lowered.startswith((b"<html", b"<!doctype html", b"<meta", b"<table")) or b"<html" in lowered[:512]:
-        return ["HTML (StarCalc)" if sheet else "HTML (StarWriter)"]  # a web page saved under .doc/.xls
     raise Unreadable(f"not a {kind.upper()} file: neither OLE2, OOXML, RTF, Office XML nor HTML "
                      f"(it begins {body[:16]!r})")
 
@@ -98,7 +101,7 @@ def input_filters(body: bytes, kind: str) -> list[str | None]:
 def _run(command: list[str], timeout: float, kind: str) -> subprocess.CompletedProcess[bytes]:
     """Run soffice in its own process group, killed whole on timeout (soffice.bin outlives its wrapper)."""
     with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
-                          start_new_session=True) as process:
+                          start_new_session=True, preexec_fn=_limit_memory) as process:
         try:
             stdout, stderr = process.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -107,6 +110,11 @@ def _run(command: list[str], timeout: float, kind: str) -> subprocess.CompletedP
             _discard_profile()  # a killed soffice leaves its profile locked and half-written
             raise Unreadable(f"LibreOffice took longer than {timeout:g} s to convert this {kind.upper()}") from None
         return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
+
+
+def _limit_memory() -> None:
+    """In the child before soffice starts (inherited by soffice.bin): only setrlimit, as a preexec_fn must be."""
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY, MEMORY))
 
 
 def _complaint(result: subprocess.CompletedProcess[bytes]) -> str:

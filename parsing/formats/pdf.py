@@ -28,14 +28,23 @@ from pdfminer.psparser import PSException
 from pdfplumber.utils.exceptions import MalformedPDFException, PdfminerException
 
 from parsing.document import Block, Document, Table, Unreadable
+from parsing.formats.limits import (
+    CJK,
+    HAN,
+    MAX_OCR_PAGES,
+    MAX_PAGE_CELLS,
+    MAX_PAGE_CHARS,
+    MAX_PAGE_EDGES,
+    PAGE_NUMBER,
+    scale_for,
+)
 
 MAX_PAGES = 200
 #: Rasterisation for OCR: enough for 10.5 pt CJK glyphs to be recognised, small enough to be quick.
 OCR_DPI = 200
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-_CJK_OR_PUNCTUATION = re.compile(r"[\u2e80-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef“”‘’]")
+_CJK = re.compile(f"[{HAN}]")
+_CJK_OR_PUNCTUATION = re.compile(f"[{CJK}]")
 _ITEM = re.compile(r"\s*(?:[（(][一二三四五六七八九十\d]+[)）]|[一二三四五六七八九十]+、|\d+\s*[.．、])")
-_PAGE_NUMBER = re.compile(r"^[-—–\s]*(?:第\s*)?\d+\s*(?:页)?\s*(?:(?:/|共)\s*\d+\s*页?)?[-—–\s]*$")
 _NUMBER_OR_MARK = re.compile(r"^[\s\d.,%／/\-—–－无]*$")
 _TOLERANCE = 3.0
 #: What pdfminer and MuPDF raise on a damaged file (pdfminer lets plain ValueErrors and KeyErrors out too).
@@ -156,9 +165,9 @@ def _read_pages(pdf, body: bytes, document: Document) -> list[_Page]:
                 pages.append(_Page(number))
             elif why:
                 document.notes.append(f"page {number}: text layer garbled ({why}); re-read with PyMuPDF")
-                pages.append(_read_page(number, page, _on_page(again, page)))
+                pages.append(_read_page(number, page, _on_page(again, page), document.notes))
             else:
-                pages.append(_read_page(number, page, chars))
+                pages.append(_read_page(number, page, chars, document.notes))
             plumbed.close()  # drop the page's parsed objects: a long report would hold them all
         if scans:
             _recognise(scans, pages, mupdf, document)
@@ -224,6 +233,9 @@ def _recognise(scans: list[int], pages: list[_Page], mupdf, document: Document) 
     """OCR each run of consecutive scanned pages (so a table running over them can be joined by OCR)."""
     from parsing.formats.ocr import recognise
 
+    if len(scans) > MAX_OCR_PAGES:
+        document.notes.append(f"{len(scans)} scanned pages: only the first {MAX_OCR_PAGES} read by OCR")
+        scans = scans[:MAX_OCR_PAGES]
     runs: list[list[int]] = []
     for number in scans:
         if runs and runs[-1][-1] == number - 1:
@@ -232,8 +244,7 @@ def _recognise(scans: list[int], pages: list[_Page], mupdf, document: Document) 
             runs.append([number])
     confidences = []
     for run in runs:
-        images = [_page(mupdf, n).get_pixmap(dpi=OCR_DPI).tobytes("png") for n in run]
-        recognised = recognise(images, "pdf")
+        recognised = recognise((_pixmap(_page(mupdf, n)).tobytes("png") for n in run), "pdf")  # a page at a time
         for block in recognised.blocks:
             if isinstance(block, Table):
                 block.pages = tuple(run[0] + p - 1 for p in block.pages) or (run[0],)
@@ -247,9 +258,26 @@ def _recognise(scans: list[int], pages: list[_Page], mupdf, document: Document) 
         document.confidence = sum(confidences) / len(confidences)
 
 
-def _read_page(number: int, page, chars: list[_Char]) -> _Page:
+def _pixmap(page):
+    """The page rasterised for OCR at OCR_DPI, or at less for a page so large it would pass MAX_PAGE_PIXELS
+    (a 14,400 pt page at 200 dpi is 40,000 px square)."""
+    scale = scale_for(page.rect.width * OCR_DPI / 72, page.rect.height * OCR_DPI / 72)
+    return page.get_pixmap(dpi=max(1, int(OCR_DPI * scale)))
+
+
+def _read_page(number: int, page, chars: list[_Char], notes: list[str]) -> _Page:
+    """A page's lines and tables; past the bounds on characters, drawn edges or cells (placing characters in
+    cells costs their product), its lines only, noted."""
+    if len(chars) > MAX_PAGE_CHARS or len(page.edges) > MAX_PAGE_EDGES:
+        notes.append(f"page {number}: {len(chars)} characters and {len(page.edges)} edges, read as text only")
+        return _Page(number, _lines(number, chars))
     parts = []
     visible = page.filter(_visible)
+    rows = _edges([e["top"] for e in visible.edges if e["orientation"] == "h"])
+    columns = _edges([e["x0"] for e in visible.edges if e["orientation"] == "v"])
+    if len(rows) * len(columns) > MAX_PAGE_CELLS:  # before pdfplumber looks for cells: its search is what is slow
+        notes.append(f"page {number}: rules for {len(rows)} × {len(columns)} cells, read as text only")
+        return _Page(number, _lines(number, chars))
     for table in _find_tables(visible):
         cells = [_Cell(*bbox, _text(_inside(chars, bbox))) for bbox in table.cells]
         part = _Part(number, *table.bbox, cells)
@@ -261,9 +289,9 @@ def _read_page(number: int, page, chars: list[_Char]) -> _Page:
     outside = [c for c in chars if not any(_centre_in(c, (p.x0, p.top, p.x1, p.bottom)) for p in parts)]
     items: list[_Line | _Part | Block] = [*parts, *_lines(number, outside)]
     items.sort(key=lambda item: item.top)
-    while items and isinstance(items[-1], _Line) and _PAGE_NUMBER.match(items[-1].text):
+    while items and isinstance(items[-1], _Line) and PAGE_NUMBER.match(items[-1].text):
         items.pop()
-    while items and isinstance(items[0], _Line) and _PAGE_NUMBER.match(items[0].text):
+    while items and isinstance(items[0], _Line) and PAGE_NUMBER.match(items[0].text):
         items.pop(0)
     return _Page(number, items)
 

@@ -19,6 +19,7 @@ from openpyxl.utils import range_boundaries
 from openpyxl.utils.exceptions import InvalidFileException
 
 from parsing.document import Document, Table, Unreadable
+from parsing.formats.limits import MAX_DOCUMENT_CELLS, check_zip
 
 #: Rows and columns read per sheet: a report's sheet has tens; a sheet claiming a million is formatting.
 MAX_ROWS, MAX_COLUMNS = 5000, 200
@@ -26,22 +27,32 @@ _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _DECIMALS = re.compile(r"0\.(0+)")
 
 
+_BROKEN = (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, TypeError, IndexError,
+           etree.XMLSyntaxError)
+
+
 def read_sheet(body: bytes, format: str = "xlsx") -> Document:
+    check_zip(body, format)
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(body), read_only=True, data_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, TypeError, etree.XMLSyntaxError) as e:
+    except _BROKEN as e:
         raise Unreadable(f"{format.upper()}: not a readable workbook ({type(e).__name__}: {e})") from e
     document = Document(format)
+    cells = 0  # read so far, over all sheets: each sheet may be 5,000 × 200
     try:
         for number, sheet in enumerate(workbook.worksheets, 1):
-            rows = [
-                [_printed(cell.value, getattr(cell, "number_format", "General")) for cell in row]
-                for row in sheet.iter_rows(max_row=MAX_ROWS, max_col=MAX_COLUMNS)
-            ]
-            _spread_merges(rows, _merged_ranges(sheet))
+            rows = []
+            for row in sheet.iter_rows(max_row=MAX_ROWS, max_col=MAX_COLUMNS):  # parsed as iterated: errors come here
+                cells += len(row)
+                if cells > MAX_DOCUMENT_CELLS:
+                    raise Unreadable(f"{format.upper()}: its sheets hold more than {MAX_DOCUMENT_CELLS} cells")
+                rows.append([_printed(cell.value, getattr(cell, "number_format", "General")) for cell in row])
+            _spread_merges(rows, _merged_ranges(sheet), format)
             grid = _trimmed(rows)
             if grid:
                 document.blocks.append(Table(grid, f"sheet {number} ({sheet.title})"))
+    except _BROKEN as e:
+        raise Unreadable(f"{format.upper()}: a sheet cannot be read ({type(e).__name__}: {e})") from e
     finally:
         workbook.close()
     return document
@@ -89,8 +100,14 @@ def _merged_ranges(sheet) -> list[tuple[int, int, int, int]]:
     return ranges
 
 
-def _spread_merges(rows: list[list[str]], ranges: list[tuple[int, int, int, int]]) -> None:
-    """Repeat each merged range's top-left value over the range, as the sheet shows it."""
+def _spread_merges(rows: list[list[str]], ranges: list[tuple[int, int, int, int]], format: str) -> None:
+    """Repeat each merged range's top-left value over the range, as the sheet shows it. Merged ranges never
+    overlap in a real sheet, so together they cover at most the grid: ranges covering more are refused."""
+    covered = sum((min(max_row, len(rows)) - min_row + 1) * (min(max_col, MAX_COLUMNS) - min_col + 1)
+                  for min_col, min_row, max_col, max_row in ranges if min_row <= len(rows) and min_col <= MAX_COLUMNS)
+    if covered > len(rows) * MAX_COLUMNS:
+        raise Unreadable(f"{format.upper()}: its {len(ranges)} merged ranges overlap ({covered} cells merged, "
+                         f"more than the sheet's {len(rows)} rows × {MAX_COLUMNS} columns)")
     for min_col, min_row, max_col, max_row in ranges:
         if min_row > len(rows):
             continue
