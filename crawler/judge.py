@@ -19,24 +19,25 @@ from dataclasses import dataclass
 from datetime import date
 
 from crawler.titles import Verdict, agency_kind, classify, normalize, years_in
+from parsing.template.meta import COMPILER, PERIODS, REPORT_YEAR
+from parsing.template.sections import HEADINGS
 
-#: The template's markers (2019/2021 format, then the 2008 outline), found in the text without spaces.
+#: The template's markers (2019/2021 format, then the 2008 outline), found in the text without spaces: the six
+#: sections as parsing.template.sections words their headings (one meaning, one pattern), then what only reports
+#: print.
 MARKERS = {
-    "总体情况": r"总体情况|概述",
-    "主动公开": r"主动公开政府信息的?情况",
-    "申请": r"收到和处理政府信息公开申请情况|依申请公开(政府信息)?的?情况",
-    "复议诉讼": r"(政府信息公开|因政府信息公开申请)(申请)?行政复议.{0,3}(提起)?行政诉讼",
-    "问题改进": r"存在的主要问题(及|和)改进(情况|措施)",
-    "其他事项": r"其他需要报告的事项",
+    "总体情况": HEADINGS["overview"].pattern,
+    "主动公开": HEADINGS["proactive"].pattern,
+    "申请": HEADINGS["requests"].pattern,
+    "复议诉讼": HEADINGS["review_litigation"].pattern,
+    "问题改进": HEADINGS["problems"].pattern,
+    "其他事项": HEADINGS["other"].pattern,
     "收费": r"(收费|收取信息处理费)(及减免)?的?情况",
     "统计期限": r"统计期限",
     "第二十条": r"第二十条第[（(]?[一五六八][）)]?项",
     "申请人情况": r"申请人情况|本年新收政府信息公开申请数量",
 }
 _MARKERS = {name: re.compile(pattern) for name, pattern in MARKERS.items()}
-_PERIOD = re.compile(r"(\d{4})年1月1日起?(至|到|—|-|~)(\d{4})年12月31日")
-_HEADING_YEAR = re.compile(r"(\d{4})年度?(政府|政务)?信息公开")
-_BY = re.compile(r"本(年度)?报告.{0,160}?由([^，。、《》()（）]{2,30}?)(根据|依据|按照|结合|编制|负责)")
 _DATE = re.compile(r"(20[0-4]\d)[-./年](\d{1,2})[-./月](\d{1,2})")
 _URL_DATE = re.compile(r"/t(20[0-4]\d)(\d\d)(\d\d)_|/art/(20[0-4]\d)/(\d{1,2})/(\d{1,2})/|/(20[0-4]\d)(\d\d)/")
 #: How many markers make a text a report: a notice naming the sections in one sentence has one or two.
@@ -100,11 +101,13 @@ def markers(text: str) -> list[str]:
 
 
 def document_year(text: str) -> int | None:
-    """The report's year from its text: 统计期限…至Y年12月31日, the heading's year, 本年度报告's year."""
-    if period := _PERIOD.search(text):
-        return int(period[3])
-    if heading := _HEADING_YEAR.search(text[:2000]):
-        return int(heading[1])
+    """The report's year from its text: its 统计期限, the heading's year, 本年度报告's year (parsing.template.meta's
+    patterns: the parser reads the same year from the same words)."""
+    for pattern in PERIODS:
+        if period := pattern.search(text):
+            return int(period["year"])
+    if heading := REPORT_YEAR.search(text[:2000]):
+        return int(heading["year"])
     years = years_in(text[:600])
     return years[0][0] if years else None
 
@@ -118,8 +121,8 @@ def document_agency(text: str, heading: bool = True) -> str | None:
         verdict = classify(head[:end.end()])
         if verdict.is_report and verdict.agency and len(verdict.agency) <= 30:
             return verdict.agency
-    by = _BY.search(text[:3000])
-    return by[2] if by else None
+    by = COMPILER.search(text[:3000])
+    return by["agency"] if by else None
 
 
 def published_on(url: str, *texts: str | None) -> date | None:

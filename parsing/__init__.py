@@ -9,12 +9,14 @@ cells against the template's own arithmetic. ``parse()`` does all three; the par
 
 from __future__ import annotations
 
+from parsing.reading import Reading
+
 #: Recorded with every result: ``nianbao parse run --reparse`` parses again what an older version read.
 #: Raise it whenever a change can change a result.
-PARSER_VERSION = 1
+PARSER_VERSION = 2
 
 
-def parse(body: bytes, content_type: str | None = None, name: str | None = None):  # -> parsing.reading.Reading
+def parse(body: bytes, content_type: str | None = None, name: str | None = None) -> Reading:
     """Read a file's bytes as a report: its format, template, year, agency, sections, cells and checks.
 
     Raises parsing.document.Unreadable (naming why) for a file no reader can open."""

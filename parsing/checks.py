@@ -1,9 +1,11 @@
 """The template's own arithmetic, applied to a reading's cells: flagged when it does not hold, never corrected.
 
-A check needs every cell it reads to be a number; one that is blank or a mark ("/", "无") makes the check not
-applicable, so it is skipped rather than failed — a report that prints "/" has said nothing false. Only a report
-that prints nothing at all in a table gets a failed check (``<table>.printed``): a template table left empty is
-a reading worth flagging.
+A check needs every cell it reads to be a number; one that is blank or a mark ("/", "无") makes the check
+impossible, so it is recorded as skipped (``passed`` None, ``skipped`` True, the cells named in its detail) rather
+than failed — a report that prints "/" has said nothing false — and never dropped: a reader that loses cells then
+shows the checks it could not make, and a reading whose every check was skipped is not a passed one. Only a
+report that prints nothing at all in a table gets a failed check (``<table>.printed``): a template table left
+empty is a reading worth flagging.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from parsing.reading import Cell, Check
+from parsing.template.cells import is_number
 from parsing.template.keys import (
     APPLICANT_COLUMNS,
     APPLICANTS,
@@ -23,15 +26,19 @@ from parsing.template.keys import (
 )
 
 
-def _number(value: Cell) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+def _unusable(involved: dict[str, Cell]) -> str:
+    """Why an equation cannot be made: "blank: a, b; not a number: c ('/')"."""
+    blank = [k for k, v in involved.items() if v is None]
+    marks = [f"{k} ({v!r})" for k, v in involved.items() if v is not None and not is_number(v)]
+    parts = ([f"blank: {', '.join(blank)}"] if blank else []) + ([f"not a number: {', '.join(marks)}"] if marks else [])
+    return "; ".join(parts)
 
 
-def _equation(name: str, cells: dict[str, Cell], left: list[str], right: list[str]) -> Check | None:
-    """sum(left) = sum(right), or None when a cell is missing or not a number."""
+def _equation(name: str, cells: dict[str, Cell], left: list[str], right: list[str]) -> Check:
+    """sum(left) = sum(right); skipped when a cell is blank or not a number."""
     involved = {k: cells.get(k) for k in [*left, *right]}
-    if not all(_number(v) for v in involved.values()):
-        return None
+    if not all(is_number(v) for v in involved.values()):
+        return Check(name, None, involved, _unusable(involved), skipped=True)
     lhs = sum(involved[k] for k in left)  # type: ignore[misc]
     rhs = sum(involved[k] for k in right)  # type: ignore[misc]
     passed = abs(lhs - rhs) < 1e-6
@@ -44,9 +51,9 @@ def _equation(name: str, cells: dict[str, Cell], left: list[str], right: list[st
 def _result_rows(cells: dict[str, Cell], template: str | None) -> tuple[str, ...]:
     """The rows (七)总计 sums: the 2021 sub-rows of (六), or its single row where the report printed one."""
     rows = RESULT_ROWS_2019 if template == "2019" else RESULT_ROWS_2021
-    single = any(_number(cells.get(f"applications.other.{c}")) for c in APPLICANT_COLUMNS)
+    single = any(is_number(cells.get(f"applications.other.{c}")) for c in APPLICANT_COLUMNS)
     if template != "2019" and single and not any(
-        _number(cells.get(f"applications.{r}.{c}")) for r in OTHER_SUBROWS for c in APPLICANT_COLUMNS
+        is_number(cells.get(f"applications.{r}.{c}")) for r in OTHER_SUBROWS for c in APPLICANT_COLUMNS
     ):
         rows = RESULT_ROWS_2019
     return rows
@@ -60,7 +67,12 @@ def _printed(name: str, keys: Iterable[str], cells: dict[str, Cell]) -> Check | 
     return Check(f"{name}.printed", False, {}, f"no cell of the {name} table was printed")
 
 
+def _app(row: str, column: str) -> str:
+    return f"applications.{row}.{column}"
+
+
 def check(cells: dict[str, Cell], template: str | None) -> list[Check]:
+    """Every equation of ``template`` on ``cells``, in a fixed order: computed, or skipped saying why."""
     if template is None:
         return []
     checks: list[Check | None] = []
@@ -68,10 +80,10 @@ def check(cells: dict[str, Cell], template: str | None) -> list[Check]:
     checks.append(_printed("applications", app, cells))
     results = _result_rows(cells, template)
     for col in APPLICANT_COLUMNS:
-        key = lambda row, col=col: f"applications.{row}.{col}"  # noqa: E731
-        checks.append(_equation(f"applications.balance.{col}", cells, [key("new"), key("carried_over")],
-                                [key("total"), key("carried_forward")]))
-        checks.append(_equation(f"applications.results.{col}", cells, [key("total")], [key(r) for r in results]))
+        checks.append(_equation(f"applications.balance.{col}", cells, [_app("new", col), _app("carried_over", col)],
+                                [_app("total", col), _app("carried_forward", col)]))
+        checks.append(_equation(f"applications.results.{col}", cells, [_app("total", col)],
+                                [_app(r, col) for r in results]))
     for row in ("new", "carried_over", *results, "total", "carried_forward"):
         checks.append(_equation(f"applications.row.{row}", cells, [f"applications.{row}.total"],
                                 [f"applications.{row}.{c}" for c in APPLICANTS]))

@@ -14,14 +14,19 @@ SECTIONS = ("overview", "proactive", "requests", "review_litigation", "problems"
 
 @dataclass
 class Check:
-    """One equation of the template, e.g. ``new + carried_over = total + carried_forward`` for a column."""
+    """One equation of the template, e.g. ``new + carried_over = total + carried_forward`` for a column.
+
+    An equation whose cells are not all numbers is kept, as skipped (``passed`` None): a reader that dropped a
+    cell then shows a check it could not make, instead of losing the check and counting the report as passed."""
 
     name: str  # e.g. "applications.balance.natural_person"
-    passed: bool
+    #: True or False when the equation was computed; None when it was skipped.
+    passed: bool | None
     #: The cells the equation reads (key → value), so a reader sees what did not add up.
     cells: dict[str, Cell]
-    #: "3 + 1 ≠ 2 + 1": the equation with the numbers put in.
+    #: "3 + 1 ≠ 2 + 1": the equation with the numbers put in; for a skipped check, why ("blank: key, key").
     detail: str = ""
+    skipped: bool = False
 
 
 @dataclass
@@ -42,8 +47,27 @@ class Reading:
     notes: list[str] = field(default_factory=list)
 
     @property
-    def passed(self) -> bool:
-        return all(c.passed for c in self.checks)
+    def passed(self) -> bool | None:
+        """False when a check failed; True when checks ran and all held; None when no check could be made."""
+        if any(c.passed is False for c in self.checks):
+            return False
+        return True if any(c.passed for c in self.checks) else None
 
     def to_json(self) -> dict[str, Any]:
         return {**asdict(self), "passed": self.passed}
+
+
+def check_summary(checks: list[dict[str, Any]]) -> tuple[int, list[str], int]:
+    """(checks passed, names of the checks failed, checks skipped) of a reading's checks as recorded (JSON).
+
+    A check that could not be computed (a cell blank or a mark: ``"skipped": true``, or ``passed`` null) is
+    skipped, never counted as passed nor as failed. The one count every listing, export and line shows."""
+    passed, failed, skipped = 0, [], 0
+    for check in checks:
+        if check.get("skipped") or check.get("passed") is None:
+            skipped += 1
+        elif check["passed"]:
+            passed += 1
+        else:
+            failed.append(check["name"])
+    return passed, failed, skipped

@@ -61,6 +61,8 @@ APPLICATION_ROWS_2019 = ("new", "carried_over", *RESULT_ROWS_2019, "total", "car
 
 REVIEW_BLOCKS = ("reconsideration", "litigation_direct", "litigation_after_reconsideration")
 REVIEW_COLUMNS = ("upheld", "corrected", "other", "pending", "total")
+#: The review table's data row: five columns for each of the three blocks.
+REVIEW_WIDTH = len(REVIEW_BLOCKS) * len(REVIEW_COLUMNS)
 
 #: Art. 20 items → their columns, in printed order.
 ART20_2021: dict[str, tuple[str, ...]] = {
@@ -103,9 +105,11 @@ def keys(template: str) -> list[str]:
 
 # ---- labels ------------------------------------------------------------------------------------------------------
 # Matched against a label normalised by ``normalise_label`` (NFKC, no whitespace or quotes, numbering
-# "1、"/"1．" → "1."), so full/half-width brackets, spaces inside words and 三安全一稳定's quotes do not matter.
+# "1、"/"1．"/"1)"/"(1)" → "1."), so full/half-width brackets, spaces inside words and 三安全一稳定's quotes do not
+# matter. Wordings are patterns, not lists: portals reword the template (本年度新收, 结转下一年度, 全部公开).
 
-_N = r"^(?:\d+\.?|\([一二三四五六七八]\)|[一二三四五六七八]、?)?"  # an optional leading 1. / (一) / 一、
+#: An optional leading 1. / (一) / 一、 / 第一、: the numbering a label may carry.
+_N = r"^(?:\d{1,2}\.?|\([一二三四五六七八九十]\)|第?[一二三四五六七八九十]{1,2}[、.]?)?"
 
 #: Application row labels → row key, tried in order (the first that matches wins). A key of None marks a
 #: group heading (三、本年度办理结果, (三)不予公开 …): it ends the row before it and takes no values — except
@@ -113,12 +117,12 @@ _N = r"^(?:\d+\.?|\([一二三四五六七八]\)|[一二三四五六七八]、?)
 APPLICATION_LABELS: tuple[tuple[str | None, re.Pattern[str]], ...] = tuple(
     (key, re.compile(pattern))
     for key, pattern in (
-        ("new", r"本年新收"),
-        ("carried_over", r"上年结转"),
-        ("carried_forward", r"结转下年"),
+        ("new", r"本年度?新收|" + _N + r"新收.{0,12}申请"),
+        ("carried_over", r"上一?年度?结转|结转上一?年"),
+        ("carried_forward", r"结转(?:至|到|入)?下一?年"),
         ("total", _N + r"(?:总计|合计)$"),
         ("partly_granted", r"部分公开"),
-        ("granted", _N + r"予以公开"),
+        ("granted", _N + r"(?:予以公开|全部公开|同意公开)"),
         (None, _N + r"不予公开$"),
         ("refused.state_secret", r"国家秘密"),
         ("refused.prohibited_by_law", r"其他法律|禁止公开|法规禁止"),
@@ -160,9 +164,9 @@ APPLICANT_HEADERS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     )
 )
 
-#: Art. 20 row labels (whole label) → item.
+#: Art. 20 row labels (whole label, numbering and a trailing 事项/项目 allowed) → item.
 ART20_LABELS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
-    (item, re.compile(pattern))
+    (item, re.compile(_N + f"(?:{pattern})(?:事项|项目)?"))
     for item, pattern in (
         ("regulations", r"规章"),
         ("normative_documents", r"(?:\(?行政\)?)?规范性文件"),
@@ -177,21 +181,42 @@ ART20_LABELS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
 
 #: Column headers only one format's Art. 20 tables print: they say which template a report follows.
 ART20_HEADERS = {
-    "2021": re.compile(r"本年制发件数|本年废止件数|现行有效件数|本年处理决定数量|本年收费金额"),
+    "2021": re.compile(r"本年度?(?:新)?制发|本年度?废止|现行有效|本年度?处理决定数|本年度?收费金额"),
     "2019": re.compile(
-        r"本年新制作数量|本年新公开数量|对外公开总数量|上一年项目数量|采购项目数量|采购总金额|第二十条第\(九\)项"
+        r"本年度?新制作|本年度?新公开|对外公开总数|上一年度?项目数|采购项目数|采购总金额|第二十条第\(九\)项"
     ),
 }
 
 #: The review table's first header cell.
 REVIEW_HEADER = re.compile(r"^行政复议$")
+#: The review table's sub-headers (a whole cell each): a block over its five columns, then the columns.
+REVIEW_BLOCK_HEADERS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (block, re.compile(pattern))
+    for block, pattern in (
+        ("reconsideration", r"行政复议"),
+        ("litigation_direct", r"未经(?:行政)?复议(?:直接)?(?:提起)?(?:起诉|诉讼)"),
+        ("litigation_after_reconsideration", r"(?:行政)?复议后(?:提起)?(?:起诉|诉讼)"),
+    )
+)
+REVIEW_COLUMN_HEADERS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (column, re.compile(pattern))
+    for column, pattern in (
+        ("upheld", r"(?:结果)?维持"),
+        ("corrected", r"(?:结果)?纠正"),
+        ("other", r"其他(?:结果)?"),
+        ("pending", r"尚未审结|未审结"),
+        ("total", r"总计|合计"),
+    )
+)
 
 _QUOTES = str.maketrans("", "", "“”\"'‘’「」『』")
+#: Variant characters reports use for the template's: 其它 for 其他.
+_VARIANTS = str.maketrans({"它": "他"})
 
 
 def normalise_label(text: str) -> str:
-    label = re.sub(r"\s+", "", unicodedata.normalize("NFKC", text)).translate(_QUOTES)
-    return re.sub(r"^(\d+)[、.．,]", r"\1.", label)
+    label = re.sub(r"\s+", "", unicodedata.normalize("NFKC", text)).translate(_QUOTES).translate(_VARIANTS)
+    return re.sub(r"^(?:\((\d{1,2})\)|(\d{1,2})[、.．,)])", lambda m: f"{m[1] or m[2]}.", label)
 
 
 def application_row(label: str) -> tuple[bool, str | None]:
@@ -209,6 +234,18 @@ def applicant_column(header: str) -> str | None:
         if pattern.fullmatch(text):
             return key
     return None
+
+
+def _whole(text: str, table: tuple[tuple[str, re.Pattern[str]], ...]) -> str | None:
+    return next((key for key, pattern in table if pattern.fullmatch(text)), None)
+
+
+def review_block(header: str) -> str | None:
+    return _whole(normalise_label(header), REVIEW_BLOCK_HEADERS)
+
+
+def review_column(header: str) -> str | None:
+    return _whole(normalise_label(header), REVIEW_COLUMN_HEADERS)
 
 
 def art20_item(label: str) -> str | None:

@@ -22,11 +22,18 @@ _REPORT = r"(?:政府信息公开|政务公开|信息公开)"
 _TITLE = re.compile(rf"^(?P<agency>{_NAME}{{2,40}}?)?{_YEAR}{_REPORT}")
 #: "2021年长城镇人民政府政府信息公开工作年度报告": the year first, then the agency.
 _YEAR_FIRST = re.compile(rf"^{_YEAR}(?P<agency>{_NAME}{{2,40}}?){_REPORT}")
-_YEAR_ANYWHERE = (
-    re.compile(r"统计期限(?:为|是)?自?(?P<year>(?:19|20)\d{2})年1月1日"),
-    re.compile(r"(?P<year>(?:19|20)\d{2})年度?(?:政府信息公开|政务公开)(?:工作)?(?:年度)?报告"),
+#: The year the report covers, said anywhere in it: its 统计期限 (自2021年1月1日起至2021年12月31日止, 为2021年1月1日至
+#: 12月31日, 为2021年度), then a report's name after its year. Shared with crawler.judge, which reads the same text.
+PERIODS = (
+    re.compile(r"(?P<year>(?:19|20)\d{2})年1月1日(?:起)?(?:至|到|—|–|-|~|～)(?:(?:19|20)\d{2}年)?12月31日"),
+    re.compile(r"统计期限(?:为|是)?(?:自|从)?(?P<year>(?:19|20)\d{2})年(?:度|1月1日)"),
 )
-_COMPILER = re.compile(r"本(?:年度)?报告由(?P<agency>.{2,30}?)(?:根据|依据|按照|编制|负责|结合)")
+REPORT_YEAR = re.compile(rf"(?P<year>(?:19|20)\d{{2}})年度?{_REPORT}(?:工作)?(?:年度)?(?:报告|年报)")
+_YEAR_ANYWHERE = (*PERIODS, REPORT_YEAR)
+#: 本报告由…编制, and its longer form 本报告根据《条例》…要求，由…编制: the agency that compiled the report.
+COMPILER = re.compile(
+    r"本(?:年度)?报告.{0,160}?由(?P<agency>[^，,。、《》()（）]{2,30}?)(?:根据|依据|按照|结合|编制|负责)"
+)
 _AGENCY_END = re.compile(
     r"(?:人民政府|办公室|政府|委员会|局|厅|委|办|院|所|中心|街道办事处|街道|乡|镇|处|队|站|会|县|市|区|旗|盟|州)$"
 )
@@ -77,5 +84,5 @@ def read_agency(document: Document) -> str | None:
     title = _title(document)
     if title and title["agency"] and _AGENCY_END.search(title["agency"]):
         return title["agency"]
-    match = _COMPILER.search(_flat(document.text))
+    match = COMPILER.search(_flat(document.text))
     return match["agency"] if match else None

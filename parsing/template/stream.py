@@ -13,9 +13,8 @@ from parsing.template.cells import TEXT, is_value, parse_cell
 from parsing.template.found import Found
 from parsing.template.keys import (
     APPLICANT_COLUMNS,
-    REVIEW_BLOCKS,
-    REVIEW_COLUMNS,
     REVIEW_HEADER,
+    REVIEW_WIDTH,
     application_row,
     art20_item,
     normalise_label,
@@ -23,7 +22,6 @@ from parsing.template.keys import (
 from parsing.template.sections import heading
 from parsing.template.tables import MAX_LABEL, is_grid
 
-REVIEW_WIDTH = len(REVIEW_BLOCKS) * len(REVIEW_COLUMNS)
 #: How far after 行政复议 its numbers may start (its header is 20 to 45 tokens).
 REVIEW_REACH = 60
 

@@ -51,7 +51,7 @@ class Score:
                 self.right += 1
             else:
                 self.wrong.append((where, key, value, got))
-        flagged = sorted(c.name for c in reading.checks if not c.passed)
+        flagged = sorted(c.name for c in reading.checks if c.passed is False)
         if flagged != sorted(expected["failing"]):
             self.checks.append((where, expected["failing"], flagged))
         if (reading.template, reading.year) != (expected["template"], expected["year"]):
