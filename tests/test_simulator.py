@@ -30,6 +30,7 @@ from tests.simulator import (
     statistics,
 )
 from tests.simulator import files as sim_files
+from tests.simulator.generated import build_generated_world
 from tests.simulator.rendered import rendered
 
 
@@ -652,6 +653,46 @@ def test_pdf_has_a_chinese_text_layer_and_the_tables(world, samples):
         start = next(k for k, t in enumerate(pages) if "本年新收" in t)
         crossing.append("结转下年度" not in pages[start])
     assert any(crossing) and not all(crossing)
+
+
+def _printed_words(body: bytes) -> tuple[list[str], list[str]]:
+    """(the words printed on the PDF's pages in reading order: page, line, left to right; the words anywhere
+    off its pages), the text layer read unclipped so that what MuPDF drew past a page's edge shows."""
+    import pymupdf
+
+    inside, outside = [], []
+    for page in pymupdf.open("pdf", body):
+        words = page.get_text("words", flags=0)  # no TEXT_MEDIABOX_CLIP
+        for word in sorted(words, key=lambda w: (round(w[3], 1), w[0])):
+            (inside if pymupdf.Rect(word[:4]) in page.rect else outside).append(word[4])
+    return inside, outside
+
+
+def _found_in_order(wanted: list[str], words: list[str]) -> int:
+    """How many of `wanted`, from its start, are among `words` in that order (others may stand between)."""
+    rest = iter(words)
+    return next((k for k, text in enumerate(wanted) if text not in rest), len(wanted))  # `in` consumes `rest`
+
+
+@pytest.mark.parametrize("make", [lambda: build_world(counties=3),
+                                  *[lambda n=n: build_generated_world(n, sites=8) for n in range(1, 7)]],
+                         ids=["build_world(3)", *[f"generated({n})" for n in range(1, 7)]])
+def test_pdfs_print_every_number_they_claim(make):
+    """Every value cell of every rendered PDF is printed on a page, as a word of its own, in the tables' order:
+    MuPDF's Story, left to cut its pages itself, lost the rows (or whole tables) that ran past a page's foot
+    while World.expected_readings() still held their numbers."""
+    world = make()
+    pdf_urls = [u for u, e in world.expected_readings().items() if e["format"] == "pdf"]
+    assert pdf_urls
+    for url in pdf_urls:
+        report = world.documents[url].report
+        tables = documents.grids(report)
+        printed = [s.text for line in report.lines if line.startswith(documents.TABLE)
+                   for row in tables[line.removeprefix(documents.TABLE)].by_row() for s in row if s.key and s.text]
+        inside, outside = _printed_words(world.resolve("GET", url)[2])
+        assert not outside, (url, outside[:10])
+        found = _found_in_order(printed, inside)
+        assert found == len(printed), (url, f"values printed in order: {found} of {len(printed)}")
 
 
 def test_xlsx_merges_cells_like_the_template(samples):

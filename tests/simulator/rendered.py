@@ -11,6 +11,7 @@ import functools
 import hashlib
 import os
 import shutil
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -48,15 +49,21 @@ def rendered(ext: str, report: Report) -> bytes:
     return body
 
 
+#: Another code's directory untouched this long is removed (the cache would only grow); a younger one may be in
+#: use by a process running other code (a CI run beside a working tree), so it is left alone.
+_STALE_SECONDS = 24 * 3600
+
+
 @functools.cache
 def _version_dir() -> Path:
-    """This code's directory of the cache; those of older code are removed (they would only grow)."""
+    """This code's directory of the cache; those of older code, stale for a day, are removed."""
     root = cache_dir() / "rendered"
     for old in root.glob("*") if root.is_dir() else ():
-        if old.name != code_version():
+        if old.name != code_version() and time.time() - old.stat().st_mtime > _STALE_SECONDS:
             shutil.rmtree(old, ignore_errors=True)
     here = root / code_version()
     here.mkdir(parents=True, exist_ok=True)
+    here.touch()  # in use
     return here
 
 
