@@ -53,7 +53,9 @@ _MUPDF_ERRORS = (pymupdf.FileDataError, pymupdf.mupdf.FzErrorBase, RuntimeError,
 
 
 @dataclass
-class _Char:
+class _Box:
+    """Text in a rectangle of the page: a character, a table cell or a run of loose text."""
+
     x0: float
     top: float
     x1: float
@@ -72,15 +74,6 @@ class _Line:
 
 
 @dataclass
-class _Cell:
-    x0: float
-    top: float
-    x1: float
-    bottom: float
-    text: str
-
-
-@dataclass
 class _Part:
     """The piece of a table on one page (its cells in page coordinates)."""
 
@@ -89,10 +82,10 @@ class _Part:
     top: float
     x1: float
     bottom: float
-    cells: list[_Cell]
+    cells: list[_Box]
     #: Text inside the table that no cell found holds: a cell whose rules are drawn only in part (a rowspan
     #: cut by the page break, a merged header) is no cell to pdfplumber, yet its text is printed there.
-    loose: list[_Cell] = field(default_factory=list)
+    loose: list[_Box] = field(default_factory=list)
 
 
 @dataclass
@@ -153,7 +146,7 @@ def _read_pages(pdf, body: bytes, document: Document) -> list[_Page]:
     with pymupdf.open(stream=body, filetype="pdf") as mupdf:  # opening is cheap; pages load only when asked
         for number, plumbed in enumerate(pdf.pages, 1):
             page = plumbed.dedupe_chars()
-            chars = _on_page([_Char(c["x0"], c["top"], c["x1"], c["bottom"], c["text"]) for c in page.chars], page)
+            chars = _on_page([_Box(c["x0"], c["top"], c["x1"], c["bottom"], c["text"]) for c in page.chars], page)
             why = _garbled(chars)
             if not "".join(c.text for c in chars).strip():
                 if page.images:
@@ -174,13 +167,13 @@ def _read_pages(pdf, body: bytes, document: Document) -> list[_Page]:
     return pages
 
 
-def _on_page(chars: list[_Char], page) -> list[_Char]:
+def _on_page(chars: list[_Box], page) -> list[_Box]:
     """The characters printed on the page: text set outside it (a renderer's stray run at y < 0) shows nowhere."""
     x0, top, x1, bottom = page.bbox
     return [c for c in chars if x0 <= (c.x0 + c.x1) / 2 <= x1 and top <= (c.top + c.bottom) / 2 <= bottom]
 
 
-def _garbled(chars: list[_Char]) -> str | None:
+def _garbled(chars: list[_Box]) -> str | None:
     """Why a page's text is not the text printed, or None: glyph ids, private-use, replacement or control
     characters; glyph ids passed off as code points (PyMuPDF's reading of a font without a ToUnicode
     map: a scatter of rare ideographs and symbols); or, in a Chinese report, next to no Chinese."""
@@ -218,14 +211,14 @@ def _page(mupdf, number: int):
     return mupdf[number - 1]
 
 
-def _mupdf_chars(page) -> list[_Char]:
+def _mupdf_chars(page) -> list[_Box]:
     chars = []
     for block in page.get_text("rawdict")["blocks"]:
         for line in block.get("lines", ()):
             for span in line["spans"]:
                 for c in span["chars"]:
                     x0, top, x1, bottom = c["bbox"]
-                    chars.append(_Char(x0, top, x1, bottom, c["c"]))
+                    chars.append(_Box(x0, top, x1, bottom, c["c"]))
     return chars
 
 
@@ -265,7 +258,7 @@ def _pixmap(page):
     return page.get_pixmap(dpi=max(1, int(OCR_DPI * scale)))
 
 
-def _read_page(number: int, page, chars: list[_Char], notes: list[str]) -> _Page:
+def _read_page(number: int, page, chars: list[_Box], notes: list[str]) -> _Page:
     """A page's lines and tables; past the bounds on characters, drawn edges or cells (placing characters in
     cells costs their product), its lines only, noted."""
     if len(chars) > MAX_PAGE_CHARS or len(page.edges) > MAX_PAGE_EDGES:
@@ -279,7 +272,7 @@ def _read_page(number: int, page, chars: list[_Char], notes: list[str]) -> _Page
         notes.append(f"page {number}: rules for {len(rows)} × {len(columns)} cells, read as text only")
         return _Page(number, _lines(number, chars))
     for table in _find_tables(visible):
-        cells = [_Cell(*bbox, _text(_inside(chars, bbox))) for bbox in table.cells]
+        cells = [_Box(*bbox, _text(_inside(chars, bbox))) for bbox in table.cells]
         part = _Part(number, *table.bbox, cells)
         if len(_edges([x for c in cells for x in (c.x0, c.x1)])) >= 3:  # a boxed paragraph is not a table
             inside = _inside(chars, table.bbox)
@@ -367,22 +360,22 @@ def _widenings(page, tables) -> list[dict]:
     return widenings
 
 
-def _loose_texts(chars: list[_Char], edges: list[dict]) -> list[_Cell]:
+def _loose_texts(chars: list[_Box], edges: list[dict]) -> list[_Box]:
     """Loose characters as the texts of the cells they were printed in: runs on a line split where a rule or
     a wide gap stands between two characters, and stacked runs joined while no rule separates them."""
-    runs: list[list[_Char]] = []
+    runs: list[list[_Box]] = []
     for line in _char_lines(chars):
-        run: list[_Char] = []
+        run: list[_Box] = []
         for c in line:
             if run and (c.x0 - run[-1].x1 > 2 * (c.bottom - c.top) or _rule_between(edges, run[-1], c)):
                 runs.append(run)
                 run = []
             run.append(c)
         runs.append(run)
-    boxes: list[_Cell] = []
+    boxes: list[_Box] = []
     lines: list[list[str]] = []  # each box's lines
     for run in runs:
-        box = _Cell(min(c.x0 for c in run), min(c.top for c in run), max(c.x1 for c in run),
+        box = _Box(min(c.x0 for c in run), min(c.top for c in run), max(c.x1 for c in run),
                     max(c.bottom for c in run), _joined(run))  # fmt: skip
         k = next((k for k in range(len(boxes) - 1, -1, -1) if _stacked(boxes[k], box, edges)), None)
         if k is None:
@@ -392,12 +385,12 @@ def _loose_texts(chars: list[_Char], edges: list[dict]) -> list[_Cell]:
         above = boxes[k]
         above.x0, above.x1, above.bottom = min(above.x0, box.x0), max(above.x1, box.x1), box.bottom
         lines[k].append(box.text)
-    return [_Cell(b.x0, b.top, b.x1, b.bottom, _wrap(text)) for b, text in zip(boxes, lines, strict=True)]
+    return [_Box(b.x0, b.top, b.x1, b.bottom, _wrap(text)) for b, text in zip(boxes, lines, strict=True)]
 
 
-def _char_lines(chars: list[_Char]) -> list[list[_Char]]:
+def _char_lines(chars: list[_Box]) -> list[list[_Box]]:
     """Characters grouped into lines, left to right: a character joins the line its vertical middle falls in."""
-    lines: list[list[_Char]] = []
+    lines: list[list[_Box]] = []
     for c in sorted(chars, key=lambda c: (c.top, c.x0)):
         middle = (c.top + c.bottom) / 2
         if lines and lines[-1][0].top - 1 <= middle <= lines[-1][0].bottom + 1:
@@ -407,13 +400,13 @@ def _char_lines(chars: list[_Char]) -> list[list[_Char]]:
     return [sorted(line, key=lambda c: c.x0) for line in lines if "".join(c.text for c in line).strip()]
 
 
-def _rule_between(edges: list[dict], a: _Char, b: _Char) -> bool:
+def _rule_between(edges: list[dict], a: _Box, b: _Box) -> bool:
     middle = (a.top + a.bottom) / 2
     return any(e["orientation"] == "v" and a.x1 - 1 <= e["x0"] <= b.x0 + 1 and e["top"] <= middle <= e["bottom"]
                for e in edges)  # fmt: skip
 
 
-def _stacked(above: _Cell, below: _Cell, edges: list[dict]) -> bool:
+def _stacked(above: _Box, below: _Box, edges: list[dict]) -> bool:
     """Whether `below` is the next line of `above`'s cell: just under it, overlapping it, no rule between."""
     size = below.bottom - below.top
     if not 0 <= below.top - above.bottom <= 0.8 * size or below.x0 >= above.x1 or below.x1 <= above.x0:
@@ -450,16 +443,16 @@ def _ruled(horizontals: list[dict], y: float, x0: float, x1: float) -> bool:
     return reach >= x1 - _TOLERANCE
 
 
-def _centre_in(c: _Char, bbox: tuple[float, float, float, float]) -> bool:
+def _centre_in(c: _Box, bbox: tuple[float, float, float, float]) -> bool:
     x, y = (c.x0 + c.x1) / 2, (c.top + c.bottom) / 2
     return bbox[0] <= x <= bbox[2] and bbox[1] <= y <= bbox[3]
 
 
-def _inside(chars: list[_Char], bbox) -> list[_Char]:
+def _inside(chars: list[_Box], bbox) -> list[_Box]:
     return [c for c in chars if _centre_in(c, bbox)]
 
 
-def _lines(page: int, chars: list[_Char]) -> list[_Line]:
+def _lines(page: int, chars: list[_Box]) -> list[_Line]:
     result = []
     for group in _char_lines(chars):
         text = _joined(group)
@@ -469,7 +462,7 @@ def _lines(page: int, chars: list[_Char]) -> list[_Line]:
     return result
 
 
-def _joined(chars: list[_Char]) -> str:
+def _joined(chars: list[_Box]) -> str:
     """A line's characters as text: a space where a gap separates two Latin words or figures."""
     out: list[str] = []
     previous = None
@@ -484,7 +477,7 @@ def _joined(chars: list[_Char]) -> str:
     return re.sub(r"\s+", " ", "".join(out)).strip()
 
 
-def _text(chars: list[_Char]) -> str:
+def _text(chars: list[_Box]) -> str:
     """A cell's text: its lines joined, as a cell's lines are wrapping, not structure."""
     return _wrap([line.text for line in _lines(0, chars)])
 
@@ -552,16 +545,16 @@ def _continues(a: _Part, b: _Part) -> bool:
 
 
 def _table(parts: list[_Part], number: int) -> Table:
-    cells: list[_Cell] = []
-    loose: list[_Cell] = []
+    cells: list[_Box] = []
+    loose: list[_Box] = []
     offset = 0.0
     for i, part in enumerate(parts):
         shift = offset - part.top
-        shifted = [_Cell(c.x0, c.top + shift, c.x1, c.bottom + shift, c.text) for c in part.cells]
+        shifted = [_Box(c.x0, c.top + shift, c.x1, c.bottom + shift, c.text) for c in part.cells]
         if i:
             shifted = _join_cut_cells(cells, shifted, offset)
         cells.extend(shifted)
-        loose.extend(_Cell(c.x0, c.top + shift, c.x1, c.bottom + shift, c.text) for c in part.loose)
+        loose.extend(_Box(c.x0, c.top + shift, c.x1, c.bottom + shift, c.text) for c in part.loose)
         offset += part.bottom - part.top
     xs = _edges([x for c in cells for x in (c.x0, c.x1)])
     ys = _edges([y for c in cells for y in (c.top, c.bottom)])
@@ -590,7 +583,7 @@ def _spanned(edges: list[float], low: float, high: float) -> list[int]:
     return [i for i in range(len(edges) - 1) if min(high, edges[i + 1]) - max(low, edges[i]) > 0.5]
 
 
-def _join_cut_cells(above: list[_Cell], below: list[_Cell], seam: float) -> list[_Cell]:
+def _join_cut_cells(above: list[_Box], below: list[_Box], seam: float) -> list[_Box]:
     """Cells cut by the page break made whole again: a label cell at the foot of one page and the
     cell under it at the top of the next, blank or a fragment that starts no item ("法提供" under
     "（四）无"), are one cell. A figure under a figure is never joined, nor a label followed by a figure under one
@@ -610,17 +603,17 @@ def _join_cut_cells(above: list[_Cell], below: list[_Cell], seam: float) -> list
     return result
 
 
-def _after(cell: _Cell, cells: list[_Cell]) -> list[str]:
+def _after(cell: _Box, cells: list[_Box]) -> list[str]:
     """The texts of the cells right of `cell`, on the same line."""
     return [c.text.strip() for c in cells if abs(c.x0 - cell.x1) <= _TOLERANCE and c.top < cell.bottom
             and c.bottom > cell.top]  # fmt: skip
 
 
-def _filled_after(cell: _Cell, cells: list[_Cell]) -> bool:
+def _filled_after(cell: _Box, cells: list[_Box]) -> bool:
     return any(_after(cell, cells))
 
 
-def _figure_after(cell: _Cell, cells: list[_Cell]) -> bool:
+def _figure_after(cell: _Box, cells: list[_Box]) -> bool:
     """Whether the cell right of `cell` holds a figure (or a mark printed in its place)."""
     return any(text and _NUMBER_OR_MARK.match(text) for text in _after(cell, cells))
 
