@@ -103,6 +103,27 @@ NIANBAO_SCHEDULE_HEARTBEAT = 30
 #: On SIGTERM, seconds running crawls get to close their runs before they are killed.
 NIANBAO_SHUTDOWN_GRACE = 600
 
+# -- many machines (scheduler.engine, scheduler.worker): the scheduler hands rounds to Celery ----------------------
+#: A Redis URL (redis://host:6379/0): the service hands each round to the workers through Celery instead of running
+#: it itself. None: one machine, the service runs the crawls.
+NIANBAO_BROKER = None
+#: A dispatch (one Celery task, one crawl on a worker) holds at most this many sites; a round is split into at least
+#: as many dispatches as the live workers have crawl slots.
+NIANBAO_DISPATCH_SITES = 200
+#: Crawls a worker runs at once (its Celery concurrency): a process per core, as on one machine.
+NIANBAO_WORKER_CRAWLS = 2
+#: Seconds between a worker's heartbeats (its row in the catalog: state, sites, requests/s, errors).
+NIANBAO_WORKER_HEARTBEAT = 5
+#: A worker silent this many seconds is dead: the scheduler sends its sites to another worker.
+NIANBAO_WORKER_TIMEOUT = 30
+#: Seconds between the scheduler's looks at the fleet (dead workers, a broker that restarted and forgot its queue).
+NIANBAO_FLEET_CHECK = 5
+#: A site's lease (one crawl of it at a time on every machine): seconds it lasts unrenewed; renewed every quarter.
+NIANBAO_SITE_LEASE = 120
+#: Seconds a task may stay unacknowledged in Redis before the broker delivers it again (Celery's visibility
+#: timeout): longer than a crawl; the scheduler's own fleet check hands a dead worker's sites on much sooner.
+NIANBAO_BROKER_VISIBILITY = 6 * 3600
+
 # -- politeness ---------------------------------------------------------------------------
 USER_AGENT = "nianbao/0.1 (+https://github.com/nianbao/nianbao; annual-report archive crawler)"
 ROBOTSTXT_OBEY = True

@@ -15,3 +15,12 @@ def alive(pid: int) -> bool:
     except PermissionError:  # someone else's process: alive
         return True
     return True
+
+
+def boot_id() -> str | None:
+    """This boot of this machine: a pid seen on a host that booted again since is gone, whatever runs under it now."""
+    try:
+        with open("/proc/sys/kernel/random/boot_id", encoding="ascii") as source:
+            return source.read().strip() or None
+    except OSError:
+        return None

@@ -1,66 +1,68 @@
-"""One crawl of a site at a time, whoever starts it (the scheduler or a person).
+"""One crawl of a site at a time, whoever starts it (the scheduler, a worker, a person), on any machine.
 
-A lock file per site under ``NIANBAO_HOME/locks``, held with ``flock`` for as long as the
-crawl process lives: the kernel lets it go when the process ends, however it ends, so a
-crashed crawl never leaves a site locked. (One machine: crawls of a shared catalog from
-several machines need the same NIANBAO_HOME on shared storage that supports flock.)
+Leases in the catalog (archive.catalog.fleet): a crawl leases its sites when it starts, a thread renews
+them every quarter of NIANBAO_SITE_LEASE while the process lives, and they are given back when it ends.
+A crawl killed outright leaves its leases behind, but they are free at once to a crawl on the same
+machine (its pid is gone) and to every machine once they expire or the worker it ran under is dead.
+
+A lease found taken by another crawl at a renewal means this crawl was judged dead (it could not
+renew for longer than the lease) and its sites were handed on: it stops (SIGTERM, its run ends
+cancelled, everything fetched kept) rather than crawl them beside the one that took them.
 """
 
 from __future__ import annotations
 
-import fcntl
+import logging
 import os
-from pathlib import Path
+import signal
+import threading
+from datetime import timedelta
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from archive.catalog import SITE_LEASE, Catalog, Holder
+
+logger = logging.getLogger("nianbao.locks")
+#: The environment variable a worker names itself in for the crawls it starts (their leases say whose they are).
+WORKER_ENV = "NIANBAO_WORKER_NAME"
 
 
 class SiteLocks:
-    def __init__(self, home: Path) -> None:
-        self.directory = home / "locks"
-        self.held: dict[str, int] = {}
+    def __init__(self, catalog: Catalog, lease: timedelta = SITE_LEASE) -> None:
+        self.catalog, self.lease = catalog, lease
+        self.holder = Holder(worker=os.environ.get(WORKER_ENV) or None)
+        self.sites: set[str] = set()
+        self._stop = threading.Event()
+        self._renewing: threading.Thread | None = None
 
     def acquire(self, site_ids: list[str]) -> dict[str, str]:
-        """Lock every site that is free; returns the busy ones, each with who holds it."""
-        self.directory.mkdir(parents=True, exist_ok=True)
-        busy = {}
-        for site_id in site_ids:
-            fd = os.open(self.directory / f"{site_id}.lock", os.O_RDWR | os.O_CREAT, 0o644)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                holder = os.pread(fd, 64, 0).decode(errors="replace").strip()
-                os.close(fd)
-                busy[site_id] = f"pid {holder}" if holder else "another process"
-                continue
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, str(os.getpid()).encode(), 0)
-            self.held[site_id] = fd
-        return busy
-
-    def holders(self, site_ids: list[str]) -> dict[str, str]:
-        """The sites another process is crawling, with who: each lock tried and let go at once, nothing written.
-
-        For the scheduler, which starts no crawl for a site that is busy anyway; the crawl's own
-        acquire() stays what decides (a crawl trying in the same microsecond leaves the site, as if busy).
-        """
-        if not self.directory.is_dir():
-            return {}
-        busy = {}
-        for site_id in site_ids:
-            try:
-                fd = os.open(self.directory / f"{site_id}.lock", os.O_RDONLY)
-            except FileNotFoundError:
-                continue  # never crawled here: nobody holds it
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                fcntl.flock(fd, fcntl.LOCK_UN)
-            except BlockingIOError:
-                holder = os.pread(fd, 64, 0).decode(errors="replace").strip()
-                busy[site_id] = f"pid {holder}" if holder else "another process"
-            finally:
-                os.close(fd)
+        """Lease every site that is free; returns the busy ones, each with who holds it."""
+        busy = self.catalog.acquire_sites(site_ids, self.holder, self.lease)
+        self.sites |= {site for site in site_ids if site not in busy}
+        if self.sites and self._renewing is None:
+            self._renewing = threading.Thread(target=self._renew, name="site-leases", daemon=True)
+            self._renewing.start()
         return busy
 
     def release(self) -> None:
-        for fd in self.held.values():
-            os.close(fd)
-        self.held.clear()
+        self._stop.set()
+        if self._renewing is not None:
+            self._renewing.join(5)
+        try:
+            self.catalog.release_sites(self.holder)
+        except SQLAlchemyError as exc:  # they expire, or are freed when this process is seen gone
+            logger.warning("site leases not given back: %s", getattr(exc, "orig", None) or exc)
+        self.sites.clear()
+
+    def _renew(self) -> None:
+        while not self._stop.wait(self.lease.total_seconds() / 4):
+            try:
+                held = self.catalog.renew_sites(self.holder, self.lease)
+            except SQLAlchemyError as exc:  # the catalog away for a moment: the lease outlasts a short outage
+                logger.warning("site leases not renewed (they last %g s): %s", self.lease.total_seconds(),
+                               getattr(exc, "orig", None) or exc)
+                continue
+            if lost := self.sites - held:
+                logger.error("site lease(s) of %s taken by another crawl: this crawl stops", ", ".join(sorted(lost)))
+                os.kill(os.getpid(), signal.SIGTERM)
+                return

@@ -20,6 +20,7 @@ has a line per crawl of the site naming that log.
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
 import resource
@@ -33,13 +34,18 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.exc import SQLAlchemyError
 
 from archive.catalog import Catalog, isoformat
+from crawler.registry import Site
 from nianbao.config import Config
 
 from .config import ScheduleSettings
-from .locks import SiteLocks
+
+if TYPE_CHECKING:
+    from .handout import Handout
 
 logger = logging.getLogger("nianbao.scheduler")
 #: ``nianbao crawl``'s exit statuses (nianbao/cli/common.py).
@@ -50,6 +56,9 @@ SITE_LOGS = LOGS / "sites"
 #: Open files a crawl may need: a connection per host in flight and one kept alive per host, for
 #: NIANBAO_ROUND_SITES hosts and more; a soft limit of 1,024 (systemd's default) would refuse connections.
 OPEN_FILES = 65536
+#: linux/prctl.h; prctl found now, not in a child forked from threads (no loader lock taken there).
+PR_SET_PDEATHSIG = 1
+_prctl = ctypes.CDLL(None, use_errno=True).prctl
 
 
 def ready(first: float, last: float, now: float, gather: float, gather_max: float) -> bool:
@@ -57,17 +66,55 @@ def ready(first: float, last: float, now: float, gather: float, gather_max: floa
     return now - last >= gather or now - first >= gather_max
 
 
-def split(sites: list[str], slots: int, per_crawl: int) -> list[list[str]]:
+def split(sites: list[str], slots: int, per_crawl: int, together: dict[str, str] | None = None) -> list[list[str]]:
     """The crawls to start now: one on every free slot (every core works), at most ``per_crawl`` sites each.
 
     Dealt round-robin, so a registry ordered by province (or by size) gives each crawl its share of
-    every kind and the crawls end at about the same time; sites beyond the slots wait for one.
+    every kind and the crawls end at about the same time; sites beyond the slots wait for one. Sites
+    ``together`` maps to one key (they share a host) go to one crawl: a host is paced by the crawl
+    that holds it, and two crawls of one host would each give it its whole rate.
     """
     if not sites or slots < 1:
         return []
-    count = min(slots, len(sites))
-    taken = sites[:count * per_crawl]
-    return [taken[i::count] for i in range(count)]
+    groups: dict[str, list[str]] = {}
+    for site in sites:
+        groups.setdefault((together or {}).get(site, site), []).append(site)
+    count = min(slots, len(groups))
+    batches: list[list[str]] = [[] for _ in range(count)]
+    turn = 0
+    for members in groups.values():
+        for _ in range(count):
+            batch = batches[turn % count]
+            turn += 1
+            if not batch or len(batch) + len(members) <= per_crawl:
+                batch.extend(members)
+                break
+        else:
+            break  # every crawl is full: the rest waits for the next free slot
+    return [batch for batch in batches if batch]
+
+
+def host_groups(sites: Iterable[Site]) -> dict[str, str]:
+    """Each site's group: the first site (in registry order) of those it shares a host with, through any chain."""
+    parent: dict[str, str] = {}
+
+    def root(site: str) -> str:
+        while parent[site] != site:
+            parent[site] = parent[parent[site]]
+            site = parent[site]
+        return site
+
+    owner: dict[str, str] = {}
+    for site in sites:
+        parent.setdefault(site.id, site.id)
+        for host in site.hosts:
+            if host in owner:
+                first, mine = root(owner[host]), root(site.id)
+                if first != mine:
+                    parent[mine] = first
+            else:
+                owner[host] = site.id
+    return {site: root(site) for site in parent}
 
 
 def crawl_env(config: Config) -> dict[str, str]:
@@ -111,10 +158,14 @@ class Crawl:
 class Dispatcher:
     """The due set and the crawls started from it; ``run()`` is its loop (the service's thread, or a round's)."""
 
-    def __init__(self, home: Path, settings: ScheduleSettings, crawl_args: list[str], env: dict[str, str],
-                 wanted: Callable[[list[str]], set[str]] | None = None,
-                 ended: Callable[[Crawl], None] | None = None) -> None:
-        self.home, self.settings, self.crawl_args, self.env = home, settings, crawl_args, env
+    def __init__(self, home: Path, catalog: Catalog, settings: ScheduleSettings, crawl_args: list[str],
+                 env: dict[str, str], wanted: Callable[[list[str]], set[str]] | None = None,
+                 ended: Callable[[Crawl], None] | None = None, together: dict[str, str] | None = None,
+                 handout: Handout | None = None) -> None:
+        self.home, self.catalog, self.settings, self.crawl_args, self.env = home, catalog, settings, crawl_args, env
+        self.together = together  # sites that share a host (host_groups): one crawl
+        #: Many machines: rounds handed to the workers (scheduler.handout) instead of crawled here.
+        self.handout = handout
         #: Which of the gathered sites still want their crawl (the service: those not paused meanwhile).
         self.wanted = wanted
         self.ended = ended  # called with each crawl once it ended (outside the lock)
@@ -127,7 +178,6 @@ class Dispatcher:
         self.not_started: list[str] = []  # sites whose crawl could not be started (fork failed …)
         self.closed = False
         self.count = 0
-        self.locks = SiteLocks(home)
         raise_open_files()
 
     # -- what the service and a round call ---------------------------------------------------------
@@ -182,9 +232,12 @@ class Dispatcher:
     # -- inside the loop (the lock held) ---------------------------------------------------------
     def _dispatch(self) -> float | None:
         """Start what is ready; returns how long to wait before looking again (None: until something changes)."""
-        inside = {site for crawl in self.running.values() for site in crawl.sites}
+        if self.handout is not None:  # the fleet's crawls: every gathered site is handed out, queued there
+            inside, free = self.handout.inside(), self.settings.round_sites
+        else:
+            inside = {site for crawl in self.running.values() for site in crawl.sites}
+            free = self.settings.max_crawls - len(self.running)
         waiting = [site for site in self.due if site not in inside]
-        free = self.settings.max_crawls - len(self.running)
         if not waiting or free < 1:
             return None
         now, first = time.monotonic(), min(self.due[site] for site in waiting)
@@ -198,12 +251,15 @@ class Dispatcher:
             if dropped := [site for site in sites if site not in keep]:
                 logger.info("not crawled, paused or removed since they came due: %s", ", ".join(dropped))
             sites = [site for site in sites if site in keep]
-        held = self.locks.holders(sites)
+        held = self._holders(sites)
         for site_id, holder in held.items():
             logger.info("%s: skipped, busy: crawled by %s", site_id, holder)
         self.busy.update(held)
         sites = [site for site in sites if site not in held]
-        batches = split(sites, free, self.settings.round_sites)
+        if self.handout is not None:
+            self.handout.hand_out(sites, self.together)
+            return None
+        batches = split(sites, free, self.settings.round_sites, self.together)
         started = {site for batch in batches for site in batch}
         for site in sites:  # no slot for them yet: the next crawl that has room
             if site not in started:
@@ -212,29 +268,25 @@ class Dispatcher:
             self._start(batch)
         return None
 
+    def _holders(self, sites: list[str]) -> dict[str, str]:
+        try:
+            return self.catalog.site_holders(sites, self.settings.worker_timeout)
+        except SQLAlchemyError as exc:  # the crawls' own leases still decide
+            logger.warning("site leases not read: %s", getattr(exc, "orig", None) or exc)
+            return {}
+
     def _start(self, sites: list[str]) -> None:
         self.count += 1
-        now = datetime.now(UTC)
-        log = self.home / LOGS / f"crawl-{now:%Y%m%dT%H%M%SZ}-{os.getpid()}-{self.count}.log"
-        command = [sys.executable, "-m", "nianbao", "crawl", "--trigger", "schedule", *self.crawl_args,
-                   *(arg for site in sites for arg in ("--site", site))]
         try:
-            log.parent.mkdir(parents=True, exist_ok=True)
-            with log.open("ab") as out:
-                out.write(f"--- {isoformat(now)} scheduled crawl {self.count} of {len(sites)} site(s): "
-                          f"{' '.join(sites)}\n".encode())
-                out.flush()
-                # Its own session: a Ctrl-C at the terminal reaches the service only, which forwards one SIGTERM.
-                process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                                           env=self.env, start_new_session=True)
+            crawl = launch(self.home, self.count, sites, self.crawl_args, self.env)
         except OSError as exc:
             logger.error("crawl of %s not started: %s", ", ".join(sites), exc)
             self.not_started += sites
             return
-        crawl = self.running[self.count] = Crawl(self.count, sites, log, process, started_at=now)
+        self.running[self.count] = crawl
         self._index(crawl)
         threading.Thread(target=self._wait, args=(crawl,), name=f"crawl-{crawl.number}", daemon=True).start()
-        logger.info("crawl %d started (pid %d): %d site(s): %s", crawl.number, process.pid, len(sites),
+        logger.info("crawl %d started (pid %d): %d site(s): %s", crawl.number, crawl.process.pid, len(sites),
                     _names(sites))
 
     def _index(self, crawl: Crawl) -> None:
@@ -251,17 +303,49 @@ class Dispatcher:
             logger.warning("sites' log index not written in %s: %s", directory, exc)
 
     def _wait(self, crawl: Crawl) -> None:
-        _pid, status, usage = os.wait4(crawl.process.pid, 0)  # wait4: the child's own peak memory too
-        code = os.waitstatus_to_exitcode(status)
-        crawl.process.returncode = code
+        reap(crawl)
         with self.changed:
-            crawl.code, crawl.ended, crawl.peak_rss = code, time.monotonic(), usage.ru_maxrss * 1024
             self.running.pop(crawl.number, None)
             self.finished.append(crawl)
             self.changed.notify_all()
         crawl.done.set()
         if self.ended is not None:
             self.ended(crawl)
+
+
+def launch(home: Path, number: int, sites: list[str], crawl_args: list[str], env: dict[str, str],
+           die_with_parent: bool = False) -> Crawl:
+    """A child ``nianbao crawl`` over ``sites``, its output in its own log under ``home``.
+
+    Its own session: a Ctrl-C at the terminal reaches the parent only, which forwards one SIGTERM.
+    ``die_with_parent`` (a worker's crawls): killed with the parent however it dies, so a SIGKILLed worker
+    leaves no crawl running beside the one its sites are handed to.
+    """
+    now = datetime.now(UTC)
+    log = home / LOGS / f"crawl-{now:%Y%m%dT%H%M%SZ}-{os.getpid()}-{number}.log"
+    command = [sys.executable, "-m", "nianbao", "crawl", "--trigger", "schedule", *crawl_args,
+               *(arg for site in sites for arg in ("--site", site))]
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("ab") as out:
+        out.write(f"--- {isoformat(now)} scheduled crawl {number} of {len(sites)} site(s): {' '.join(sites)}\n"
+                  .encode())
+        out.flush()
+        process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, env=env,
+                                   start_new_session=True, preexec_fn=_die_with_parent if die_with_parent else None)
+    return Crawl(number, sites, log, process, started_at=now)
+
+
+def reap(crawl: Crawl) -> None:
+    """Wait for the crawl to end; its exit status and its own peak memory (wait4) recorded."""
+    _pid, status, usage = os.wait4(crawl.process.pid, 0)
+    code = os.waitstatus_to_exitcode(status)
+    crawl.process.returncode = code
+    crawl.code, crawl.ended, crawl.peak_rss = code, time.monotonic(), usage.ru_maxrss * 1024
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: SIGKILL when the thread that started it ends (Linux's PR_SET_PDEATHSIG)."""
+    _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def crawl_figures(catalog: Catalog, crawl: Crawl) -> dict[str, Any]:

@@ -30,25 +30,26 @@ from archive.catalog import Catalog, isoformat
 from archive.storage import open_store
 from crawler.registry import Registry
 from nianbao.config import Config
-from scheduler.locks import SiteLocks
 
 from . import status as status_file
 from .config import ScheduleSettings
+from .handout import Handout
 from .jobs import TABLE, make_scheduler, sync
-from .rounds import BAD_CONFIG, BUSY, FAILED, FINISHED, Crawl, Dispatcher, crawl_env
+from .leadership import Leadership
+from .rounds import BAD_CONFIG, BUSY, FAILED, FINISHED, Crawl, Dispatcher, crawl_env, host_groups
 from .status import status
 
 __all__ = ["Service", "ServiceBusy", "crawl_site", "status"]
 
 logger = logging.getLogger("nianbao.scheduler")
-#: The service's own lock, beside the sites' (scheduler.locks); site ids cannot start with '_'.
-SERVICE_LOCK = "_scheduler"
+#: Seconds between a standby's tries of the scheduler's lock.
+STANDBY_POLL = 1.0
 #: The service's one instance: the jobs in the store name ``crawl_site``, which finds it here.
 _service: Service | None = None
 
 
 class ServiceBusy(RuntimeError):
-    """Another service already runs on this NIANBAO_HOME (two would start every crawl twice)."""
+    """Another service already runs on this (SQLite, one machine's) catalog: two would start every crawl twice."""
 
 
 def crawl_site(site_id: str) -> None:
@@ -63,9 +64,13 @@ class Service:
                  crawl_args: list[str]) -> None:
         self.config, self.registry, self.settings = config, registry, settings
         self.catalog = Catalog(config.catalog)
+        #: With NIANBAO_BROKER the rounds go to the workers (scheduler.handout); without, crawls run here.
+        self.handout = Handout(self.catalog, settings) if settings.broker else None
         #: ``crawl_args`` go to every ``nianbao crawl`` before its ``--site``s: ``--sites FILE``, ``-s NAME=VALUE``.
-        self.dispatcher = Dispatcher(config.home, settings, crawl_args, crawl_env(config), wanted=self._wanted,
-                                     ended=self._report)
+        self.dispatcher = Dispatcher(config.home, self.catalog, settings, crawl_args, crawl_env(config),
+                                     wanted=self._wanted, ended=self._report, together=host_groups(registry.sites),
+                                     handout=self.handout)
+        self.leadership = Leadership(self.catalog)
         self.lock = threading.Lock()  # stopping, unstarted
         self.stopping = False
         #: Sites whose run came due while stopping: brought forward so they run when the service is back.
@@ -74,17 +79,28 @@ class Service:
         self.force = threading.Event()  # a second signal: no more waiting for crawls
         self.started_at = datetime.now(UTC)
         self.status_lock = threading.Lock()
+        self.lost = False  # the scheduler's lock was lost (its database connection ended): stopped, exit 1
 
     # -- the service ------------------------------------------------------------------------
     def run(self) -> int:
-        single = SiteLocks(self.config.home)  # the same flock, on a name no site id can have
-        busy = single.acquire([SERVICE_LOCK])
-        if busy:
-            raise ServiceBusy(f"a scheduler already runs for {self.config.home} ({busy[SERVICE_LOCK]})")
+        """The service, once it holds the catalog's scheduler lock. On a shared (PostgreSQL) catalog a second
+        service waits as a standby until the first is gone; on SQLite it is refused (ServiceBusy)."""
+        previous = {sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
         try:
+            if not self.leadership.acquire():
+                if not self.leadership.shared:
+                    raise ServiceBusy(f"a scheduler already runs for {self.config.home} ({self.leadership.holder()})")
+                logger.warning("standby: %s schedules this catalog; taking over when it stops",
+                               self.leadership.holder())
+                while not self.leadership.acquire():  # the status file stays the running service's
+                    if self.stop_requested.wait(STANDBY_POLL):
+                        return 0
+                logger.warning("taking over: the scheduler before this one is gone")
             return self._run()
         finally:
-            single.release()
+            self.leadership.release()
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
 
     def _run(self) -> int:
         global _service
@@ -102,7 +118,10 @@ class Service:
         scheduler.add_job(self.heartbeat, "interval", seconds=self.settings.heartbeat, id="heartbeat",
                           jobstore="memory", executor="maintenance", coalesce=True, max_instances=1,
                           next_run_time=datetime.now(UTC))
-        previous = {sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+        if self.handout is not None:
+            scheduler.add_job(self._check_fleet, "interval", seconds=self.settings.fleet_check, id="fleet",
+                              jobstore="memory", executor="maintenance", coalesce=True, max_instances=1,
+                              next_run_time=datetime.now(UTC))
         _service = self
         dispatching = threading.Thread(target=self.dispatcher.run, name="dispatcher", daemon=True)
         try:
@@ -115,9 +134,7 @@ class Service:
             self.dispatcher.close()
             dispatching.join(10)
             _service = None
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
-        return 0
+        return 1 if self.lost else 0
 
     def _announce(self, scheduler: BackgroundScheduler, done: dict[str, int]) -> None:
         jobs = scheduler.get_jobs(jobstore="default")
@@ -170,8 +187,18 @@ class Service:
                 store.update_job(job)
         logger.info("runs due while stopping, kept for the next start: %s", ", ".join(sorted(self.unstarted)))
 
+    def _check_fleet(self) -> None:
+        try:
+            self.handout.check()
+        except SQLAlchemyError as exc:
+            logger.warning("the fleet was not checked (the catalog is away): %s", getattr(exc, "orig", None) or exc)
+
     def heartbeat(self, state: str = "running") -> None:
         """Record that the service lives (and wake the scheduler, which then sees pauses made by others)."""
+        if state == "running" and not self.leadership.held():
+            logger.error("the scheduler's lock is lost (its catalog connection ended): stopping, a standby takes over")
+            self.lost = True
+            self.stop_requested.set()
         rounds = self.dispatcher.status()
         now = datetime.now(UTC)
         data = {"pid": os.getpid(), "host": socket.gethostname(), "state": state,
@@ -179,7 +206,8 @@ class Service:
                 "heartbeat_interval": self.settings.heartbeat,
                 "stopped_at": isoformat(now) if state == "stopped" else None,
                 "registry": self.registry.source, "sites": len(self.registry), "max_crawls": self.settings.max_crawls,
-                "round_sites": self.settings.round_sites, "timezone": self.settings.plan.timezone, **rounds}
+                "round_sites": self.settings.round_sites, "timezone": self.settings.plan.timezone,
+                "broker": bool(self.settings.broker), **rounds}
         with self.status_lock:
             try:
                 status_file.write(self.config.home, data)

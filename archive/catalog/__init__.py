@@ -21,7 +21,9 @@ from sqlalchemy.orm import sessionmaker
 from nianbao.config import ARCHIVE_TIMEOUT, redact
 
 from . import schema
+from .fleet import SITE_LEASE, WORKER_TIMEOUT, Fleet, Holder
 from .models import (
+    DISPATCH_STATES,
     GONE_STATUSES,
     PARSE_STATES,
     PARSED_KINDS,
@@ -29,13 +31,16 @@ from .models import (
     Base,
     Capture,
     DiscoveredList,
+    Dispatch,
     Failure,
     FixityAudit,
     ParseRequest,
     ParseResult,
     Run,
     RunSite,
+    SiteLease,
     UrlCheck,
+    Worker,
     isoformat,
     parse_moment,
     utcnow,
@@ -49,10 +54,11 @@ __all__ = [
     "GONE_STATUSES", "PARSED_KINDS", "PARSE_LEASE", "PARSE_STATES", "RUN_STATUSES", "Base", "Capture", "Catalog",
     "CatalogError", "DiscoveredList", "Failure", "FixityAudit", "ParseRequest", "ParseResult", "ParsedReport",
     "RecheckPolicy", "Run", "RunSite", "UrlCheck", "isoformat", "parse_moment", "utcnow",
+    "DISPATCH_STATES", "Dispatch", "Holder", "SITE_LEASE", "SiteLease", "WORKER_TIMEOUT", "Worker",
 ]
 
 
-class Catalog(Writes, Queries):
+class Catalog(Writes, Queries, Fleet):
     def __init__(self, url: str, create: bool = True, timeout: float = ARCHIVE_TIMEOUT) -> None:
         """Open the catalog at ``url``, its schema brought to this code's (``create``); ``create=False``
         (read-only commands) refuses to make a new one or to upgrade an old one (see schema.check).

@@ -272,3 +272,69 @@ class FixityAudit(Base):
     corrupt: Mapped[int] = mapped_column(Integer)
     unreadable: Mapped[int] = mapped_column(Integer)
     problems: Mapped[list[Any]] = mapped_column(JSON, default=list)
+
+
+class SiteLease(Base):
+    """Who crawls a site now: one crawl of a site at a time across every machine on this catalog.
+
+    Held by one crawl process (``holder``: host/pid), renewed while it lives, and free once ``expires_at``
+    passes on the database's clock, its process is seen gone on its own host, or its worker stopped beating.
+    """
+
+    __tablename__ = "site_leases"
+    site: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(255))
+    host: Mapped[str] = mapped_column(String(255))
+    boot_id: Mapped[str | None] = mapped_column(String(64))
+    pid: Mapped[int] = mapped_column(Integer)
+    worker: Mapped[str | None] = mapped_column(String(255), index=True)
+    acquired_at: Mapped[datetime] = mapped_column(DateTime)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Worker(Base):
+    """A ``nianbao worker`` as it last said (its heartbeat): the fleet the dashboard shows."""
+
+    __tablename__ = "workers"
+    name: Mapped[str] = mapped_column(String(255), primary_key=True)
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(DateTime)
+    heartbeat_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    #: starting | ready | busy | unhealthy | stopping | stopped | dead
+    state: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(Text)  # why unhealthy, dead or stopped
+    slots: Mapped[int] = mapped_column(Integer, default=1)
+    #: The crawls it runs now: [{"dispatch": id, "pid": crawl pid, "sites": [...]}].
+    crawls: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    requests: Mapped[int] = mapped_column(Integer, default=0)  # since it started
+    errors: Mapped[int] = mapped_column(Integer, default=0)
+    requests_per_s: Mapped[float] = mapped_column(Float, default=0.0)
+    parsers: Mapped[int] = mapped_column(Integer, default=0)  # parse processes it runs
+
+
+#: A dispatch's state: ``queued`` (sent to the engine), ``running`` (a worker's crawl), then ``done`` or ``failed``.
+DISPATCH_STATES = ("queued", "running", "done", "failed")
+
+
+class Dispatch(Base):
+    """Sites handed to the engine as one crawl (a Celery task): the catalog's record of it, which the broker may
+    forget (a Redis restart) and the scheduler sends again from."""
+
+    __tablename__ = "dispatches"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sites: Mapped[list[str]] = mapped_column(default=list)
+    state: Mapped[str] = mapped_column(String(16), default="queued", index=True)
+    #: Each sending counts one; a worker runs only the current attempt's message (older copies are dropped).
+    attempt: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime)
+    broker_id: Mapped[str | None] = mapped_column(String(64))  # the broker instance it was sent to (Redis run_id)
+    worker: Mapped[str | None] = mapped_column(String(255), index=True)
+    pid: Mapped[int | None] = mapped_column(Integer)  # the worker's crawl process
+    started_at: Mapped[datetime | None] = mapped_column(DateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime)
+    exit_code: Mapped[int | None] = mapped_column(Integer)
+    run_id: Mapped[int | None] = mapped_column(Integer)
+    #: Hand-overs: [{"from": worker, "at": iso time, "why": ...}], oldest first.
+    moves: Mapped[list[Any]] = mapped_column(JSON, default=list)

@@ -150,7 +150,7 @@ class Writes:
         by a transaction-scoped advisory lock, SQLite by its single writer (one UPDATE that still requires each
         row takeable, its rows the ones this worker got). The lease is judged by the database's clock.
         """
-        now, expired = _now(self.engine.dialect.name), _now(self.engine.dialect.name, lease)
+        now, expired = database_now(self.engine.dialect.name), database_now(self.engine.dialect.name, lease)
         live = and_(ParseRequest.state == "parsing", ParseRequest.claimed_at >= expired)
         held = select(ParseRequest.sha256).where(live)
         takeable = and_(or_(ParseRequest.state == "pending",
@@ -189,7 +189,7 @@ class Writes:
         with self.engine.begin() as conn:
             conn.execute(update(ParseRequest).where(ParseRequest.id == request_id, ParseRequest.claimed_by == worker,
                                                     ParseRequest.state == "parsing")
-                         .values(claimed_at=_now(conn.dialect.name)))
+                         .values(claimed_at=database_now(conn.dialect.name)))
 
     def release_parses(self, ids: Iterable[int], worker: str, counted: bool = False) -> None:
         """Requests this worker took and did not finish: pending again, for anyone. Stopped by hand, the attempt
@@ -211,7 +211,7 @@ class Writes:
         except that a failure never replaces a ``parsed`` result: the worker that failed (a timeout on a busy
         machine, its storage away) read nothing that unmakes what another read.
         """
-        row = {"sha256": sha256, "parser_version": parser_version, "parsed_at": _now(self.engine.dialect.name),
+        row = {"sha256": sha256, "parser_version": parser_version, "parsed_at": database_now(self.engine.dialect.name),
                **result}
         with self.engine.begin() as conn:
             upsert = _DIALECT_INSERT[conn.dialect.name](ParseResult)
@@ -313,7 +313,7 @@ def _finish(conn: Connection, sha256: str, state: str) -> None:
                  .values(state="done" if state == "parsed" else "failed"))
 
 
-def _now(dialect: str, before: timedelta = timedelta(0)) -> Any:
+def database_now(dialect: str, before: timedelta = timedelta(0)) -> Any:
     """The database's clock (less ``before``) as naive UTC, in the form the DateTime columns hold (SQLite: text
     to the microsecond). Claims and results are stamped by it, never by a worker's: leases are judged alike from
     every machine whatever its clock says."""

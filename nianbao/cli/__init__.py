@@ -16,6 +16,7 @@ from .schedule import schedule
 from .serve import serve
 from .sites import sites
 from .warc import export_warc
+from .worker import worker, workers
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -29,6 +30,6 @@ def main(ctx: click.Context, home: str | None, storage: str | None, catalog: str
 
 
 
-for command in (crawl, sites, archive, parse, runs, schedule, serve):
+for command in (crawl, sites, archive, parse, runs, schedule, serve, worker, workers):
     main.add_command(command)
 archive.add_command(export_warc)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import tempfile
+import time
 from functools import cache
 from pathlib import Path
 from typing import NoReturn
@@ -99,3 +101,25 @@ def write_file(target: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def crawl_args(sites_file: str | None, settings: tuple[str, ...]) -> list[str]:
+    """What every crawl of the service or a round gets before its sites: the registry, and the crawler's -s."""
+    from scheduler.config import NAMES  # Scrapy's settings under it: only commands that crawl need it
+
+    args = ["--sites", str(Path(sites_file).resolve())] if sites_file else []
+    for text in settings:
+        if parse_setting(text)[0] not in NAMES:
+            args += ["-s", text]
+    return args
+
+
+def log_to_stderr() -> None:
+    """The services' log lines (scheduler, worker), in UTC."""
+    handler = logging.StreamHandler(sys.stderr)
+    formatter = logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%dT%H:%M:%SZ")
+    formatter.converter = time.gmtime
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)

@@ -13,6 +13,7 @@ from archive.catalog import Catalog
 from archive.runlogs import store_logs
 from crawler.registry import RegistryError, load_registry
 from nianbao.config import ConfigError, check_proxy_url, internal_addresses_allowed, redact
+from scheduler.config import load_settings
 from scheduler.locks import SiteLocks
 
 from .common import EXIT_BUSY, EXIT_FAILED, Context, fail, open_archive, parse_setting
@@ -49,31 +50,38 @@ def crawl(ctx: Context, sites_file: str | None, site_keys: tuple[str, ...], prox
         sites = registry.select(list(site_keys)) if site_keys else registry.sites
         if proxy:
             _check_proxy(proxy)
+        lease = load_settings(overrides).site_lease
     except (RegistryError, ConfigError) as exc:
         fail(str(exc))
     ctx.overrides["archive_timeout"] = overrides.get("NIANBAO_ARCHIVE_TIMEOUT")  # the crawl's -s, checked here too
     config, catalog, store = open_archive(ctx, create=True)  # fails here, before any fetch, on bad storage or catalog
-    locks = SiteLocks(config.home)
-    busy = locks.acquire([s.id for s in sites])
-    for site_id, holder in busy.items():
-        click.echo(f"nianbao: {site_id} is being crawled by {holder}; left to that crawl", err=True)
-    sites = [s for s in sites if s.id not in busy]
-    if not sites:
-        fail("every site asked for is being crawled already", EXIT_BUSY)
-
-    from crawler.runner import run_crawl
-
-    click.echo(f"crawling {len(sites)} site(s) from {registry.source}"
-               + (f" through proxy {redact(config.proxy)}" if config.proxy else ""), err=True)
-    overrides["NIANBAO_RUN_TRIGGER"] = trigger
-    run_id = run_crawl(config, [s.id for s in sites], sites_file, log_level, overrides)
+    locks = SiteLocks(catalog, lease)
     try:
-        catalog.close_open_run(run_id, "interrupted before the crawl could close its run")
-        if run_id:  # stopped too hard for the crawl to store its log (a second Ctrl-C, a signal while starting)
-            store_logs(catalog, config.home, store, [run_id])
-        print_summary(catalog, run_id, [s.id for s in sites])
+        busy = locks.acquire([s.id for s in sites])
     except SQLAlchemyError as exc:
-        fail(f"the crawl ended, but the catalog cannot be read: {getattr(exc, 'orig', None) or exc}", EXIT_FAILED)
+        fail(f"the sites' leases cannot be taken in the catalog: {getattr(exc, 'orig', None) or exc}", EXIT_FAILED)
+    try:
+        for site_id, holder in busy.items():
+            click.echo(f"nianbao: {site_id} is being crawled by {holder}; left to that crawl", err=True)
+        sites = [s for s in sites if s.id not in busy]
+        if not sites:
+            fail("every site asked for is being crawled already", EXIT_BUSY)
+
+        from crawler.runner import run_crawl
+
+        click.echo(f"crawling {len(sites)} site(s) from {registry.source}"
+                   + (f" through proxy {redact(config.proxy)}" if config.proxy else ""), err=True)
+        overrides["NIANBAO_RUN_TRIGGER"] = trigger
+        run_id = run_crawl(config, [s.id for s in sites], sites_file, log_level, overrides)
+        try:
+            catalog.close_open_run(run_id, "interrupted before the crawl could close its run")
+            if run_id:  # stopped too hard for the crawl to store its log (a second Ctrl-C, a signal while starting)
+                store_logs(catalog, config.home, store, [run_id])
+            print_summary(catalog, run_id, [s.id for s in sites])
+        except SQLAlchemyError as exc:
+            fail(f"the crawl ended, but the catalog cannot be read: {getattr(exc, 'orig', None) or exc}", EXIT_FAILED)
+    finally:
+        locks.release()
 
 
 def print_summary(catalog: Catalog, run_id: int | None, site_ids: list[str]) -> None:

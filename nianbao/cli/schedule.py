@@ -7,10 +7,8 @@ import logging
 import signal
 import sys
 import threading
-import time
 from dataclasses import replace
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import click
@@ -18,13 +16,13 @@ from sqlalchemy import inspect
 from sqlalchemy.exc import SQLAlchemyError
 
 from archive.catalog import Catalog, CatalogError, isoformat
-from crawler.registry import Registry, RegistryError, load_registry
+from crawler.registry import Registry, RegistryError, Site, load_registry
 from nianbao.config import ConfigError, internal_addresses_allowed
-from scheduler.config import NAMES, load_settings
+from scheduler.config import ScheduleSettings, load_settings
 from scheduler.jobs import TABLE, describe, install, open_jobs
 from scheduler.status import status
 
-from .common import EXIT_BUSY, EXIT_FAILED, Context, fail, open_archive, parse_setting
+from .common import EXIT_BUSY, EXIT_FAILED, Context, crawl_args, fail, log_to_stderr, open_archive, parse_setting
 
 _SITES = click.option("--sites", "sites_file", type=click.Path(dir_okay=False),
                       help="Registry YAML (default: national).")
@@ -62,10 +60,10 @@ def schedule_run(ctx: Context, sites_file: str | None, settings: tuple[str, ...]
     except (RegistryError, ConfigError) as exc:
         fail(str(exc))
     config, _catalog, _store = open_archive(ctx, create=True)  # bad storage or catalog: say so now, not per crawl
-    crawl_args = _crawl_args(sites_file, settings)
-    _log_to_stderr()
+    arguments = crawl_args(sites_file, settings)
+    log_to_stderr()
     try:
-        code = Service(config, registry, options, crawl_args).run()
+        code = Service(config, registry, options, arguments).run()
     except ServiceBusy as exc:
         fail(str(exc), EXIT_BUSY)
     except (CatalogError, SQLAlchemyError) as exc:
@@ -90,7 +88,7 @@ def schedule_round(ctx: Context, sites_file: str | None, site_keys: tuple[str, .
     or anyone's) is left to it. Its crawls count on top of the service's NIANBAO_SCHEDULE_MAX_CRAWLS.
     Exit 0 when the round ran, 1 when a crawl failed or was stopped, 3 when every site was busy.
     """
-    from scheduler.rounds import Dispatcher, crawl_env, round_figures
+    from scheduler.rounds import Dispatcher, crawl_env, host_groups, round_figures
 
     try:
         overrides = dict(parse_setting(text) for text in settings)
@@ -101,10 +99,13 @@ def schedule_round(ctx: Context, sites_file: str | None, site_keys: tuple[str, .
     except (RegistryError, ConfigError) as exc:
         fail(str(exc))
     config, catalog, _store = open_archive(ctx, create=True)  # bad storage or catalog: said once, not per crawl
+    if options.broker:
+        _fleet_round(catalog, options, sites, as_json)
+        return
     # Every site is due now: nothing to gather. The rest is the service's path.
-    dispatcher = Dispatcher(config.home, replace(options, gather=0, gather_max=0), _crawl_args(sites_file, settings),
-                            crawl_env(config))
-    _log_to_stderr()
+    dispatcher = Dispatcher(config.home, catalog, replace(options, gather=0, gather_max=0),
+                            crawl_args(sites_file, settings), crawl_env(config), together=host_groups(sites))
+    log_to_stderr()
     stop, force = threading.Event(), threading.Event()
 
     def on_signal(_signum: int, _frame: object) -> None:
@@ -142,6 +143,44 @@ def schedule_round(ctx: Context, sites_file: str | None, site_keys: tuple[str, .
         sys.exit(EXIT_FAILED)
 
 
+def _fleet_round(catalog: Catalog, options: ScheduleSettings, sites: list[Site], as_json: bool) -> None:
+    """The round handed to the workers (NIANBAO_BROKER), waited for, its figures printed. A stop (Ctrl-C) only
+    stops waiting: the dispatches stay queued in the engine, for the workers."""
+    from scheduler.handout import Handout, fleet_figures, wait
+    from scheduler.rounds import host_groups
+
+    log_to_stderr()
+    handout = Handout(catalog, options)
+    busy = catalog.site_holders([site.id for site in sites], options.worker_timeout)
+    wanted = [site.id for site in sites if site.id not in busy and site.id not in handout.inside()]
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        handed = handout.hand_out(wanted, host_groups(sites))
+        figures = fleet_figures(catalog, wait(handout, [d.id for d in handed], stop))
+    except SQLAlchemyError as exc:
+        fail(f"the round cannot be kept in the catalog: {getattr(exc, 'orig', None) or exc}", EXIT_FAILED)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    figures.update(stopped=stop.is_set(), busy=busy, left=len(sites) - len(wanted) - len(busy))
+    if as_json:
+        click.echo(json.dumps(figures, ensure_ascii=False))
+    else:
+        click.echo(f"round of {figures['sites']} site(s) in {len(figures['dispatches'])} dispatch(es) on "
+                   f"{len(figures['workers'])} worker(s): {figures['requests']} requests in {figures['seconds']:.1f} s "
+                   f"= {figures['requests_per_s']:.1f} requests/s; {figures['moved']} hand-over(s)"
+                   + (" (stopped waiting)" if figures["stopped"] else ""))
+        for row in figures["dispatches"]:
+            click.echo(f"dispatch {row['dispatch']}: {row['state']} on {row['worker'] or '-'} (attempt "
+                       f"{row['attempt']}, run {row['run'] or '-'}), {len(row['sites'])} site(s), {row['requests']} "
+                       f"requests, {row['errors']} errors")
+    if not figures["dispatches"] and busy:
+        fail("every site asked for is being crawled already", EXIT_BUSY)
+    if figures["stopped"] or any(row["state"] != "done" for row in figures["dispatches"]):
+        sys.exit(EXIT_FAILED)
+
+
 def _print_round(figures: dict[str, Any]) -> None:
     crawls = figures["crawls"]
     click.echo(f"round of {figures['sites']} site(s) in {len(crawls)} crawl(s): {figures['requests']} requests in "
@@ -165,15 +204,6 @@ def _print_round(figures: dict[str, Any]) -> None:
         click.echo("busy, left to their crawls: " + ", ".join(f"{site} ({who})" for site, who in busy))
     if figures["not_started"]:
         click.echo("not started (see the log above): " + ", ".join(figures["not_started"]))
-
-
-def _crawl_args(sites_file: str | None, settings: tuple[str, ...]) -> list[str]:
-    """What every crawl of the service or a round gets before its sites: the registry, and the crawler's -s."""
-    args = ["--sites", str(Path(sites_file).resolve())] if sites_file else []
-    for text in settings:
-        if parse_setting(text)[0] not in NAMES:
-            args += ["-s", text]
-    return args
 
 
 @schedule.command("show")
@@ -303,13 +333,3 @@ def _service_line(service: dict | None) -> str:
     due = f"; {len(service.get('due', []))} site(s) due, gathering" if service.get("due") else ""
     return (f"scheduler: {service['state']} since {service['started_at']} (pid {service['pid']} on {service['host']}); "
             f"crawling now: {now}{due}")
-
-
-def _log_to_stderr() -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    formatter = logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%dT%H:%M:%SZ")
-    formatter.converter = time.gmtime
-    handler.setFormatter(formatter)
-    root = logging.getLogger()
-    root.addHandler(handler)
-    root.setLevel(logging.INFO)

@@ -9,6 +9,6 @@ both). Revisions only go forward: what was archived is never dropped by a downgr
 #: The schema every catalog made before Alembic is brought to first (the legacy step), then upgraded.
 BASELINE = "0001"
 #: Every revision, oldest first: a catalog at any of them is upgraded, one at another is newer than this code.
-REVISIONS = (BASELINE, "0002", "0003")
+REVISIONS = (BASELINE, "0002", "0003", "0004")
 #: The revision this code reads and writes; checked on every open without importing Alembic (slow to import).
 HEAD = REVISIONS[-1]
