@@ -25,7 +25,7 @@ from archive.storage import ObjectStore, open_store
 from crawler.registry import Registry
 from nianbao.config import Config
 
-from . import api, memento, metrics, pages, reports
+from . import api, fleet, memento, metrics, pages, reports
 from .auth import LoginRequired, Throttle, TokenAuth, login_url, require_token
 from .models import Health
 from .state import ArchiveState, State
@@ -51,7 +51,8 @@ def create_app(config: Config, registry: Registry, token: str, *, catalog: Catal
     app.state.archive = ArchiveState(config, registry, catalog, store, as_of)
     app.state.auth = TokenAuth(token, Throttle() if lockout_delay is None else Throttle(lockout_delay))
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
-    for router in (pages.public, pages.router, reports.router, api.router, reports.api, memento.router, metrics.router):
+    for router in (pages.public, pages.router, reports.router, fleet.router, api.router, reports.api, fleet.api,
+                   memento.router, metrics.router):
         app.include_router(router)
 
     @app.get("/healthz", response_model=Health, tags=["operations"], summary="Health check (open: no token)")

@@ -2,7 +2,9 @@
 
 Nothing is counted in the server's memory: the catalog is the record, so the figures survive
 restarts of the server and include crawls run by hand or by the scheduler alike. Counters are
-sums over every run's figures (a running run's so far), so they only grow.
+sums over every run's figures (a running run's so far), so they only grow. The fleet's figures are each
+worker's last heartbeat (labelled by worker and host); a worker's counters start again when it does, which
+Prometheus's rate() reads as the reset it is.
 """
 
 from __future__ import annotations
@@ -14,10 +16,12 @@ from fastapi import APIRouter, Response
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from sqlalchemy import func, select
 
 from archive import overview
-from archive.catalog import RUN_STATUSES
+from archive.catalog import DISPATCH_STATES, RUN_STATUSES, Dispatch
 
+from . import fleet
 from .state import ArchiveState, State
 
 router = APIRouter(tags=["operations"])
@@ -61,6 +65,37 @@ class CatalogCollector:
             yield GaugeMetricFamily("nianbao_last_run_finished_timestamp_seconds",
                                     "When the newest run ended (Unix time)",
                                     value=totals.last_finished.replace(tzinfo=UTC).timestamp())  # naive UTC
+        yield from self.fleet_metrics()
+
+    def fleet_metrics(self) -> Iterator[Metric]:
+        """One sample per worker in each family (none for an empty fleet), and the dispatches by state."""
+        labels = ["worker", "host"]
+        up = GaugeMetricFamily("nianbao_worker_up", "1 if the worker takes work (ready or busy), else 0", labels=labels)
+        age = GaugeMetricFamily("nianbao_worker_heartbeat_age_seconds", "Seconds since the worker's last heartbeat",
+                                labels=labels)
+        requests = CounterMetricFamily("nianbao_worker_requests", "HTTP requests the worker's crawls made since it "
+                                       "started", labels=labels)
+        rate = GaugeMetricFamily("nianbao_worker_requests_per_second", "The worker's requests a second, lately",
+                                 labels=labels)
+        errors = CounterMetricFamily("nianbao_worker_errors", "Failures the worker's crawls recorded since it started",
+                                     labels=labels)
+        crawls = GaugeMetricFamily("nianbao_worker_crawls", "Crawls the worker runs now", labels=labels)
+        for worker in fleet.workers(self.state):
+            names = [worker["name"], worker["host"]]
+            up.add_metric(names, 1 if worker["state"] in fleet.UP_STATES else 0)
+            age.add_metric(names, worker["heartbeat_age"])
+            requests.add_metric(names, worker["requests"])
+            rate.add_metric(names, worker["requests_per_s"])
+            errors.add_metric(names, worker["errors"])
+            crawls.add_metric(names, len(worker["crawls"]))
+        yield from (up, age, requests, rate, errors, crawls)
+        with self.state.catalog.sessions() as session:
+            counts = dict(session.execute(select(Dispatch.state, func.count()).group_by(Dispatch.state)).tuples())
+        dispatches = GaugeMetricFamily("nianbao_dispatches", "Dispatches (sites handed out as one crawl) by state",
+                                       labels=["state"])
+        for dispatch_state in DISPATCH_STATES:
+            dispatches.add_metric([dispatch_state], counts.get(dispatch_state, 0))
+        yield dispatches
 
 
 @router.get("/metrics", summary="Prometheus metrics (open: no token)", response_class=Response,
