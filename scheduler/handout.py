@@ -49,7 +49,12 @@ class Handout:
             return []
         per = min(self.settings.dispatch_sites, self.settings.round_sites)
         count = max(self.catalog.fleet_slots(self.settings.worker_timeout), math.ceil(len(sites) / per))
-        dispatches = [self.catalog.add_dispatch(batch) for batch in split(sites, count, per, together)]
+        batches, left = [], sites
+        while left:  # a group of sites sharing a host that fits no batch goes in the next ones, never dropped
+            batches += split(left, count, per, together)
+            placed = {site for batch in batches for site in batch}
+            left = [site for site in left if site not in placed]
+        dispatches = [self.catalog.add_dispatch(batch) for batch in batches]
         for dispatch in dispatches:
             self.handed.append(dispatch.id)
             self._send(dispatch.id, dispatch.attempt)

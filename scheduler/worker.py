@@ -74,6 +74,9 @@ class FleetWorker:
         runlogs.end_dead_runs(self.catalog, self.config.home, lambda: open_store(self.config))
         self.problem = self._health()
         self._beat()
+        for dispatch in self.catalog.dispatches(("running",), limit=100_000):  # this name's earlier life's
+            if dispatch.worker == self.name:
+                self.handout.send_again(dispatch, f"worker {self.name} started again")
         signals.worker_shutting_down.connect(self._on_shutdown, weak=False)
         signals.worker_ready.connect(self._on_ready, weak=False)
         stop_parsing = threading.Event()

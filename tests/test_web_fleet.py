@@ -49,15 +49,14 @@ def fleet(tmp_path_factory) -> Any:
     config = Config.from_env(env)
     open_store(config)  # made, empty: serve opens an existing archive only
     catalog = Catalog(config.catalog)
-    moved, running, done = (catalog.add_dispatch(sites) for sites in (["a1", "a2", "a3"], BUSY_SITES[3:], ["b1"]))
+    moved, running, done = (catalog.add_dispatch(sites) for sites in (BUSY_SITES[:3], BUSY_SITES[3:], ["b1"]))
     catalog.beat("gone", host="h2", pid=22, state="busy", reason=None, slots=2, requests=40, errors=3,
-                 requests_per_s=2.5, parsers=0, crawls=[{"dispatch": moved.id, "pid": 220, "sites": ["a1", "a2", "a3"]}])
+                 requests_per_s=2.5, parsers=0, crawls=[{"dispatch": moved.id, "pid": 220, "sites": BUSY_SITES[:3]}])
     assert catalog.claim_dispatch(moved.id, 1, "gone")
     _silence(catalog, "gone", 600)
     assert catalog.requeue_dispatch(catalog.dispatch(moved.id), "its worker gone died") == 2
-    for dispatch in (moved, running):
-        catalog.claim_dispatch(dispatch.id, dispatch.attempt if dispatch is running else 2, "busy")
-    catalog.claim_dispatch(done.id, 1, "sick")
+    assert catalog.claim_dispatch(moved.id, 2, "busy") and catalog.claim_dispatch(running.id, 1, "busy")
+    assert catalog.claim_dispatch(done.id, 1, "sick")
     catalog.end_dispatch(done.id, 1, "done", 0, run_id=7)
     catalog.beat("busy", host="h1", pid=11, state="busy", reason=None, slots=2, requests=1234, errors=5,
                  requests_per_s=12.5, parsers=1, crawls=[{"dispatch": moved.id, "pid": 110, "sites": BUSY_SITES[:3]},
@@ -109,24 +108,32 @@ def test_the_page_marks_the_dead_and_the_unhealthy(fleet):
     status, _, body = call(base + "/workers", cookie=fleet["cookie"])
     page = body.decode()
     assert status == 200 and '<a href="/workers" aria-current="page">Workers</a>' in page
+    workers, handed, dispatches = _sections(page)
 
-    def row(selector: str) -> str:
-        found = re.search(rf'<tr {selector}[^>]*>(.*?)</tr>', page, re.S)
+    def row(section: str, selector: str) -> str:
+        found = re.search(rf'<tr {selector}[^>]*>(.*?)</tr>', section, re.S)
         assert found, selector
         return found.group(1)
 
-    gone, sick, busy = row('data-worker="gone"'), row('data-worker="sick"'), row('data-worker="busy"')
+    gone, sick, busy = (row(workers, f'data-worker="{name}"') for name in ("gone", "sick", "busy"))
     assert 'class="flag failing"' in gone and "dead" in gone and "no heartbeat for" in gone
     assert 'class="flag missing"' in sick and "unhealthy" in sick and "disk full" in sick
     assert 'class="flag' not in busy and '<span class="status busy">busy</span>' in busy
     assert "1,234" in busy and "12.5" in busy and "and 2 more" in busy and "(6 in 2 crawl(s))" in busy
-    assert 'class="flag' not in row('data-worker="quiet"')
+    assert 'class="flag' not in row(workers, 'data-worker="quiet"')
     ids = fleet["dispatches"]
-    handed = page.split("<h2>Handed on", 1)[1].split("<h2>", 1)[0]
-    assert f'data-dispatch="{ids["moved"]}"' in handed and "its worker gone died" in handed and "on busy" in handed
-    done = row(f'data-dispatch="{ids["done"]}"')
+    moved = row(handed, f'data-dispatch="{ids["moved"]}"')
+    assert "gone" in moved and "its worker gone died" in moved and "on busy" in moved
+    done = row(dispatches, f'data-dispatch="{ids["done"]}"')
     assert '<a href="/runs/7">7</a>' in done and "sick" in done
-    assert '<td class="n" data-field="attempt">2</td>' in row(f'data-dispatch="{ids["moved"]}"')
+    assert '<td class="n" data-field="attempt">2</td>' in row(dispatches, f'data-dispatch="{ids["moved"]}"')
+
+
+def _sections(page: str) -> tuple[str, str, str]:
+    """The page's workers table, its hand-overs and its dispatches, each as HTML."""
+    workers, rest = page.split("<h2>Handed on", 1)
+    handed, dispatches = rest.split("<h2>Recent dispatches", 1)
+    return workers, handed, dispatches
 
 
 def test_metrics_per_worker(fleet):

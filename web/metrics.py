@@ -90,7 +90,8 @@ class CatalogCollector:
             crawls.add_metric(names, len(worker["crawls"]))
         yield from (up, age, requests, rate, errors, crawls)
         with self.state.catalog.sessions() as session:
-            counts = dict(session.execute(select(Dispatch.state, func.count()).group_by(Dispatch.state)).tuples())
+            counts = {name: count for name, count in
+                      session.execute(select(Dispatch.state, func.count()).group_by(Dispatch.state))}
         dispatches = GaugeMetricFamily("nianbao_dispatches", "Dispatches (sites handed out as one crawl) by state",
                                        labels=["state"])
         for dispatch_state in DISPATCH_STATES:
