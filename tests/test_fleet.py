@@ -112,9 +112,9 @@ class Fleet:
         self.processes.append(process)
         return process
 
-    def worker(self, name: str, **extra: str) -> subprocess.Popen:
+    def worker(self, name: str, parsers: str = "0", **extra: str) -> subprocess.Popen:
         self.workers[name] = self.start(name, "worker", "--sites", str(self.registry), "--name", name, "--crawls",
-                                        "1", **extra)
+                                        "1", "--parsers", parsers, **extra)
         return self.workers[name]
 
     def round(self) -> subprocess.Popen:
@@ -185,10 +185,14 @@ def reference(tmp_path_factory, postgres_url, s3_server, broker, simulator) -> R
     fleet = Fleet(tmp_path_factory.mktemp("reference"), postgres_url,
                   s3_server.env(f"nianbao-{uuid.uuid4().hex[:12]}"), broker, simulator)
     try:
-        for name in ("w1", "w2", "w3"):
+        fleet.worker("w1", parsers="1")  # and the parse requests, claimed through the catalog
+        for name in ("w2", "w3"):
             fleet.worker(name)
-        wait_until(lambda: len(fleet.catalog().fleet()) == 3, 60, "three workers beating")
+        catalog = fleet.catalog()
+        wait_until(lambda: len(catalog.fleet()) == 3, 60, "three workers beating")
         figures = finish(fleet, fleet.round())
+        wait_until(lambda: catalog.parse_counts() and not catalog.parse_counts().get("pending")
+                   and not catalog.parse_counts().get("parsing"), 120, "w1 to parse what the round archived")
         return Reference(archive_of(fleet.catalog()), figures, simulator.timed_requests())
     finally:
         fleet.stop()

@@ -150,7 +150,7 @@ def test_a_round_crawls_every_site_politely_in_few_crawls_and_a_dead_site_holds_
 
 
 def test_round_prints_its_figures_and_leaves_busy_sites_to_their_crawls(env):
-    held = SiteLocks(Path(env["NIANBAO_HOME"]))
+    held = SiteLocks(catalog(env))
     assert held.acquire(["c01", "c02"]) == {}  # as a crawl elsewhere holds them
     try:
         busy = run_nianbao("schedule", "round", "--sites", env["SITES"], "--site", "c01", "--site", "c02",
@@ -167,7 +167,7 @@ def test_round_prints_its_figures_and_leaves_busy_sites_to_their_crawls(env):
     assert out.startswith(f"round of 2 site(s) in 1 crawl(s): {run.stats['requests']} requests in ")
     row = next(line.split() for line in out.splitlines() if line.split()[:2] == ["1", str(run.id)])
     assert row[2:6] == ["finished", "1", str(run.stats["requests"]), "3"]  # a list and two reports captured
-    assert f"busy, left to their crawls: c01 (pid {__import__('os').getpid()})" in out
+    assert f"busy, left to their crawls: c01 (pid {__import__('os').getpid()} on " in out
 
 
 # -- the service ----------------------------------------------------------------------------------

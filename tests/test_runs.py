@@ -125,7 +125,7 @@ def test_a_recrawl_counts_only_what_changed(world, crawled):
 
 def test_a_site_being_crawled_is_left_to_that_crawl(world, crawled):
     env, crawl_args = crawled
-    locks = SiteLocks(Path(env["NIANBAO_HOME"]))
+    locks = SiteLocks(_catalog(env))
     assert locks.acquire([world.sites[0].id]) == {}
     try:
         busy = run_nianbao("crawl", *crawl_args, env=env, check=False)
