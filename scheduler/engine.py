@@ -36,7 +36,8 @@ def make_app(settings: ScheduleSettings) -> Celery:
         worker_hijack_root_logger=False,
         worker_send_task_events=False,
         broker_connection_retry_on_startup=True,
-        broker_connection_max_retries=None,  # Redis restarted: reconnect until it is back
+        broker_connection_max_retries=None,  # Redis restarted: reconnect until it is back …
+        worker_cancel_long_running_tasks_on_connection_loss=False,  # … and the crawls under way go on meanwhile
         broker_transport_options={"visibility_timeout": settings.broker_visibility},
         task_serializer="json", accept_content=["json"],
     )
