@@ -145,6 +145,8 @@ def handover(args: argparse.Namespace, workdir: Path, servers: tuple) -> dict[st
                 if runs and int(runs[-1].stats.get("requests", 0)) >= 10:
                     victim = dispatch
                     break
+        if victim is None:
+            raise SystemExit("the round ended before a crawl could be killed: use more --portals")
         killed = datetime.now(UTC).replace(tzinfo=None)
         fleet.workers[victim.worker].send_signal(signal.SIGKILL)
         figures = figures_of(process, fleet)
@@ -179,16 +181,20 @@ def main(argv: list[str]) -> int:
     (workdir / "redis").mkdir()
     broker = redis.start(workdir / "redis")
     servers = (pg, s3, broker)
+    rows, moved = [], None
     try:
-        rows = [run(args, workdir, servers, int(n)) for n in args.workers.split(",")]
+        for n in args.workers.split(","):
+            rows.append(run(args, workdir, servers, int(n)))
+            row = rows[-1]
+            print(f"({row['workers']} worker(s): {row['requests']} requests in {row['seconds']:.1f} s)", flush=True)
         moved = None if args.no_handover else handover(args, workdir, servers)
     finally:
         broker.stop()
         s3.stop()
         pg.stop()
     base = rows[0]["requests_per_s"] or 1
-    print(f"fleet round: {args.portals} portals, latency {args.latency} s, polite defaults; 2 cores "
-          f"({os.cpu_count()} here); Redis + PostgreSQL + SeaweedFS")
+    print(f"fleet round: {args.portals} portals, latency {args.latency} s, polite defaults; {os.cpu_count()} "
+          "cores; Redis + PostgreSQL + SeaweedFS on this machine")
     print(f"{'workers':>7} {'requests':>8} {'seconds':>8} {'req/s':>7} {'speed-up':>8} {'busiest s/host':>14} "
           f"{'closest gap':>11}")
     for row in rows:

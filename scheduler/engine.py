@@ -30,7 +30,9 @@ def make_app(settings: ScheduleSettings) -> Celery:
     app.conf.update(
         task_default_queue=QUEUE,
         task_acks_late=True,  # acknowledged when the crawl ended, not when it was received
-        task_reject_on_worker_lost=True,  # a worker process gone mid-task: the message goes back, not acked
+        # A pool process lost mid-task gives its message back (prefork pools; the worker's threads die with it, and
+        # Redis gives an unacknowledged message back only after the visibility timeout: the catalog hands on sooner).
+        task_reject_on_worker_lost=True,
         task_ignore_result=True,
         worker_prefetch_multiplier=1,  # a worker holds only the tasks it runs: nothing waits behind a long crawl
         worker_hijack_root_logger=False,

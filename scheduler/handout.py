@@ -32,10 +32,13 @@ from .rounds import split
 
 logger = logging.getLogger("nianbao.scheduler")
 #: A dispatch in one of these states is over.
-ENDED = ("done", "failed")
+DISPATCH_ENDED = ("done", "failed")
 
 
 class Handout:
+    """Rounds into dispatches and dispatches to the engine, for the service, ``schedule round`` and a stopping
+    worker alike."""
+
     def __init__(self, catalog: Catalog, settings: ScheduleSettings, app: Celery | None = None) -> None:
         self.catalog, self.settings = catalog, settings
         self.app = app or engine.make_app(settings)
@@ -63,20 +66,22 @@ class Handout:
         return dispatches
 
     def check(self) -> list[Dispatch]:
-        """Dead workers' dispatches, and those a restarted broker forgot, sent again; returns them."""
-        moved = []
+        """Dispatches nobody runs any more, and those a restarted broker forgot, sent again; returns them.
+
+        Judged from the catalog's state each time, not from what changed since the last look: a check cut short
+        (the catalog away, this process killed) leaves nothing behind for the next one."""
         for worker in self.catalog.bury_workers(self.settings.worker_timeout):
             logger.warning("worker %s on %s is dead (%s)", worker.name, worker.host, worker.reason)
-            for dispatch in self.catalog.dispatches(("running",), limit=100_000):
-                if dispatch.worker == worker.name:
-                    moved += self.send_again(dispatch, f"worker {worker.name} died")
+        moved = []
+        for dispatch, why in self.catalog.stray_dispatches(self.settings.worker_timeout):
+            moved += self.send_again(dispatch, why)
         broker = engine.broker_id(self.app)
         if broker is not None:
             for dispatch in self.catalog.dispatches(("queued",), limit=100_000):
                 if dispatch.sent_at is None or dispatch.broker_id not in (None, broker):
                     logger.warning("dispatch %d: %s; sent again", dispatch.id, "not sent yet" if dispatch.sent_at
                                    is None else "the broker restarted since it was sent, and forgot it")
-                    if self._send(dispatch.id, dispatch.attempt, broker):
+                    if self._send(dispatch.id, dispatch.attempt):
                         moved.append(dispatch)
         return moved
 
@@ -89,16 +94,17 @@ class Handout:
         self._send(dispatch.id, attempt)
         return [dispatch]
 
-    def _send(self, dispatch_id: int, attempt: int, broker: str | None = None) -> bool:
-        """Sent, and marked so; a broker that is away leaves the dispatch unsent, for the next check."""
+    def _send(self, dispatch_id: int, attempt: int) -> bool:
+        """Sent, and marked so with the broker it went to (asked first: a restart between the two is then seen as
+        one); a broker that is away leaves the dispatch unsent, for the next check."""
+        broker = engine.broker_id(self.app)
         try:
             engine.send(self.app, dispatch_id, attempt)
         except Exception as exc:  # noqa: BLE001 - kombu's and redis's errors alike: the catalog keeps it queued
             logger.warning("dispatch %d not sent, the broker is away (sent at the next check): %s", dispatch_id, exc)
             return False
-        self.catalog.sent_dispatch(dispatch_id, attempt, broker or engine.broker_id(self.app))
+        self.catalog.sent_dispatch(dispatch_id, attempt, broker)
         return True
-
 
 def wait(handout: Handout, dispatch_ids: list[int], stop: threading.Event) -> list[Dispatch]:
     """Until every dispatch ended (or ``stop``), checking the fleet meanwhile; returns them as they are."""
@@ -106,7 +112,7 @@ def wait(handout: Handout, dispatch_ids: list[int], stop: threading.Event) -> li
         try:
             handout.check()
             dispatches = [handout.catalog.dispatch(i) for i in dispatch_ids]
-            if all(d is not None and d.state in ENDED for d in dispatches):
+            if all(d is not None and d.state in DISPATCH_ENDED for d in dispatches):
                 return dispatches
         except SQLAlchemyError as exc:
             logger.warning("the fleet was not checked (the catalog is away): %s", getattr(exc, "orig", None) or exc)

@@ -1,11 +1,11 @@
 """One scheduler per catalog: the others wait as standbys and the first to get the lock takes over.
 
 On PostgreSQL (a catalog shared by machines) a session advisory lock, held on a connection of its
-own for as long as the service lives: when the service dies, however it dies, its connection closes
-and PostgreSQL lets the lock go, so a standby polling every second takes over within about a second
-(the kernel closes a killed process's socket at once; a machine that vanishes is noticed by TCP's
-keepalive or by libpq's tcp_user_timeout, NIANBAO_ARCHIVE_TIMEOUT). Its application_name says who
-holds it. On SQLite (one machine) a lock file beside the database, held with flock.
+own for as long as the service lives: when the service dies its connection ends and PostgreSQL lets
+the lock go, so a standby trying every second takes over within about a second. A killed process's
+socket is closed by its kernel at once; a machine that vanishes is noticed by the server's keepalive
+on that one session (set to give up after about 25 s of silence, not the system's two hours). Its
+application_name says who holds it. On SQLite (one machine) a lock file beside the database (flock).
 """
 
 from __future__ import annotations
@@ -24,6 +24,9 @@ from archive.catalog import Catalog
 
 #: The advisory lock's key ("nianbao" + 1: the schema upgrade and the parse claims use "nianbao" itself).
 SCHEDULER_LOCK = 0x6E69616E62616F + 1
+#: TCP keepalive of the lock's session on the server: 10 s idle, then 3 probes 5 s apart; unacknowledged sends 25 s.
+KEEPALIVE = {"tcp_keepalives_idle": "10", "tcp_keepalives_interval": "5", "tcp_keepalives_count": "3",
+             "tcp_user_timeout": "25000"}
 
 
 class Leadership:
@@ -44,6 +47,8 @@ class Leadership:
         connection = self.catalog.engine.connect()
         try:
             connection.execute(text("SELECT set_config('application_name', :me, false)"), {"me": self.me[:63]})
+            for name, value in KEEPALIVE.items():  # the server's side of this session: a dead peer found soon
+                connection.execute(text("SELECT set_config(:name, :value, false)"), {"name": name, "value": value})
             got = connection.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": SCHEDULER_LOCK})
             connection.commit()
         except SQLAlchemyError:

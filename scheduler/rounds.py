@@ -20,19 +20,12 @@ has a line per crawl of the site naming that log.
 
 from __future__ import annotations
 
-import ctypes
 import logging
-import os
-import resource
 import signal
-import subprocess
-import sys
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -40,27 +33,14 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from archive.catalog import Catalog, isoformat
 from crawler.registry import Site
-from nianbao.config import Config
 
 from .config import ScheduleSettings
+from .crawls import BUSY, SITE_LOGS, Crawl, kill, launch, raise_open_files, reap
 
 if TYPE_CHECKING:
     from .handout import Handout
 
 logger = logging.getLogger("nianbao.scheduler")
-#: ``nianbao crawl``'s exit statuses (nianbao/cli/common.py).
-FINISHED, FAILED, BAD_CONFIG, BUSY = 0, 1, 2, 3
-#: Under NIANBAO_HOME: each crawl's output, and per site the names of its crawls' logs.
-LOGS = Path("logs") / "schedule"
-SITE_LOGS = LOGS / "sites"
-#: Open files a crawl may need: a connection per host in flight and one kept alive per host, for
-#: NIANBAO_ROUND_SITES hosts and more; a soft limit of 1,024 (systemd's default) would refuse connections.
-OPEN_FILES = 65536
-#: linux/prctl.h; prctl found now, not in a child forked from threads (no loader lock taken there).
-PR_SET_PDEATHSIG = 1
-_prctl = ctypes.CDLL(None, use_errno=True).prctl
-
-
 def ready(first: float, last: float, now: float, gather: float, gather_max: float) -> bool:
     """Gathered long enough: no site came due for ``gather`` seconds, or the first has waited ``gather_max``."""
     return now - last >= gather or now - first >= gather_max
@@ -115,44 +95,6 @@ def host_groups(sites: Iterable[Site]) -> dict[str, str]:
             else:
                 owner[host] = site.id
     return {site: root(site) for site in parent}
-
-
-def crawl_env(config: Config) -> dict[str, str]:
-    """The crawls' environment: this one, with the archive this process opened (whatever flags chose it)."""
-    return {**os.environ, "NIANBAO_HOME": str(config.home), "NIANBAO_STORAGE": config.storage,
-            "NIANBAO_CATALOG": config.catalog}
-
-
-def raise_open_files(wanted: int = OPEN_FILES) -> None:
-    """Up to the hard limit, for this process and the crawls it starts (they inherit it)."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
-    if soft != resource.RLIM_INFINITY and soft < target:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
-
-
-@dataclass
-class Crawl:
-    """One child crawl over ``sites``; ``code`` is its exit status once it ended."""
-
-    number: int
-    sites: list[str]
-    log: Path
-    process: subprocess.Popen[bytes]
-    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
-    started: float = field(default_factory=time.monotonic)
-    ended: float | None = None
-    code: int | None = None
-    peak_rss: int = 0  # bytes (ru_maxrss of the child)
-    done: threading.Event = field(default_factory=threading.Event)
-
-    @property
-    def seconds(self) -> float:
-        return (self.ended or time.monotonic()) - self.started
-
-    def as_status(self) -> dict[str, Any]:
-        return {"crawl": self.number, "pid": self.process.pid, "sites": self.sites,
-                "started_at": isoformat(self.started_at), "log": str(self.log)}
 
 
 class Dispatcher:
@@ -214,13 +156,13 @@ class Dispatcher:
             self.due.clear()
             self.changed.notify_all()
         for crawl in crawls:  # the crawl, not its group: one SIGTERM (a second would make Scrapy stop uncleanly)
-            _kill(crawl.process.pid, signal.SIGTERM, group=False)
+            kill(crawl.process.pid, signal.SIGTERM, group=False)
         deadline = time.monotonic() + grace
         for crawl in crawls:
             while not crawl.done.wait(0.2):
                 if (force is not None and force.is_set()) or time.monotonic() > deadline:
                     logger.warning("crawl %d (pid %d) did not end in time: killed", crawl.number, crawl.process.pid)
-                    _kill(crawl.process.pid, signal.SIGKILL, group=True)
+                    kill(crawl.process.pid, signal.SIGKILL, group=True)
                     crawl.done.wait(10)
                     break
         return unstarted, crawls
@@ -233,13 +175,21 @@ class Dispatcher:
     def _dispatch(self) -> float | None:
         """Start what is ready; returns how long to wait before looking again (None: until something changes)."""
         if self.handout is not None:  # the fleet's crawls: every gathered site is handed out, queued there
-            inside, free = self.handout.inside(), self.settings.round_sites
+            try:
+                inside = self.handout.inside()
+            except SQLAlchemyError as exc:
+                logger.warning("dispatches not read (the catalog is away): %s", getattr(exc, "orig", None) or exc)
+                return self.settings.fleet_check
+            free = 1  # the engine queues what the workers cannot take yet
         else:
             inside = {site for crawl in self.running.values() for site in crawl.sites}
             free = self.settings.max_crawls - len(self.running)
-        waiting = [site for site in self.due if site not in inside]
+        group = (self.together or {}).get
+        crawling = {group(site, site) for site in inside}  # a site whose host-mate is being crawled waits for it
+        waiting = [site for site in self.due if group(site, site) not in crawling]
+        later = self.settings.fleet_check if self.handout is not None and len(waiting) < len(self.due) else None
         if not waiting or free < 1:
-            return None
+            return later
         now, first = time.monotonic(), min(self.due[site] for site in waiting)
         gather, gather_max = self.settings.gather, self.settings.gather_max
         if not ready(first, self.last_due, now, gather, gather_max):
@@ -257,8 +207,13 @@ class Dispatcher:
         self.busy.update(held)
         sites = [site for site in sites if site not in held]
         if self.handout is not None:
-            self.handout.hand_out(sites, self.together)
-            return None
+            try:
+                self.handout.hand_out(sites, self.together)
+            except SQLAlchemyError as exc:  # due again: handed out once the catalog answers
+                logger.warning("round not handed out (the catalog is away): %s", getattr(exc, "orig", None) or exc)
+                self.due.update((site, came[site]) for site in sites)
+                return self.settings.fleet_check
+            return later
         batches = split(sites, free, self.settings.round_sites, self.together)
         started = {site for batch in batches for site in batch}
         for site in sites:  # no slot for them yet: the next crawl that has room
@@ -313,41 +268,6 @@ class Dispatcher:
             self.ended(crawl)
 
 
-def launch(home: Path, number: int, sites: list[str], crawl_args: list[str], env: dict[str, str],
-           die_with_parent: bool = False) -> Crawl:
-    """A child ``nianbao crawl`` over ``sites``, its output in its own log under ``home``.
-
-    Its own session: a Ctrl-C at the terminal reaches the parent only, which forwards one SIGTERM.
-    ``die_with_parent`` (a worker's crawls): killed with the parent however it dies, so a SIGKILLed worker
-    leaves no crawl running beside the one its sites are handed to.
-    """
-    now = datetime.now(UTC)
-    log = home / LOGS / f"crawl-{now:%Y%m%dT%H%M%SZ}-{os.getpid()}-{number}.log"
-    command = [sys.executable, "-m", "nianbao", "crawl", "--trigger", "schedule", *crawl_args,
-               *(arg for site in sites for arg in ("--site", site))]
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with log.open("ab") as out:
-        out.write(f"--- {isoformat(now)} scheduled crawl {number} of {len(sites)} site(s): {' '.join(sites)}\n"
-                  .encode())
-        out.flush()
-        process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, env=env,
-                                   start_new_session=True, preexec_fn=_die_with_parent if die_with_parent else None)
-    return Crawl(number, sites, log, process, started_at=now)
-
-
-def reap(crawl: Crawl) -> None:
-    """Wait for the crawl to end; its exit status and its own peak memory (wait4) recorded."""
-    _pid, status, usage = os.wait4(crawl.process.pid, 0)
-    code = os.waitstatus_to_exitcode(status)
-    crawl.process.returncode = code
-    crawl.code, crawl.ended, crawl.peak_rss = code, time.monotonic(), usage.ru_maxrss * 1024
-
-
-def _die_with_parent() -> None:
-    """In the child before exec: SIGKILL when the thread that started it ends (Linux's PR_SET_PDEATHSIG)."""
-    _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-
-
 def crawl_figures(catalog: Catalog, crawl: Crawl) -> dict[str, Any]:
     """What a round prints for one crawl: its run (found by the child's pid) and that run's figures."""
     since = crawl.started_at.replace(tzinfo=None)
@@ -368,16 +288,6 @@ def crawl_figures(catalog: Catalog, crawl: Crawl) -> dict[str, Any]:
 def _names(sites: list[str], at_most: int = 8) -> str:
     shown = ", ".join(sites[:at_most])
     return shown + (f" … (+{len(sites) - at_most})" if len(sites) > at_most else "")
-
-
-def _kill(pid: int, sig: signal.Signals, group: bool) -> None:
-    try:
-        if group:  # the crawl leads its own process group: its browser goes with it
-            os.killpg(pid, sig)
-        else:
-            os.kill(pid, sig)
-    except ProcessLookupError:
-        pass
 
 
 def round_figures(catalog: Catalog, dispatcher: Dispatcher, sites: int) -> dict[str, Any]:

@@ -33,10 +33,11 @@ from nianbao.config import Config
 
 from . import status as status_file
 from .config import ScheduleSettings
+from .crawls import BAD_CONFIG, BUSY, FAILED, FINISHED, Crawl, crawl_env
 from .handout import Handout
 from .jobs import TABLE, make_scheduler, sync
 from .leadership import Leadership
-from .rounds import BAD_CONFIG, BUSY, FAILED, FINISHED, Crawl, Dispatcher, crawl_env, host_groups
+from .rounds import Dispatcher, host_groups
 from .status import status
 
 __all__ = ["Service", "ServiceBusy", "crawl_site", "status"]
@@ -89,7 +90,7 @@ class Service:
         try:
             if not self.leadership.acquire():
                 if not self.leadership.shared:
-                    raise ServiceBusy(f"a scheduler already runs for {self.config.home} ({self.leadership.holder()})")
+                    raise ServiceBusy(f"a scheduler already runs on this catalog ({self.leadership.holder()})")
                 logger.warning("standby: %s schedules this catalog; taking over when it stops",
                                self.leadership.holder())
                 while not self.leadership.acquire():  # the status file stays the running service's
@@ -188,17 +189,27 @@ class Service:
         logger.info("runs due while stopping, kept for the next start: %s", ", ".join(sorted(self.unstarted)))
 
     def _check_fleet(self) -> None:
+        if not self._leading():
+            return
         try:
             self.handout.check()
         except SQLAlchemyError as exc:
             logger.warning("the fleet was not checked (the catalog is away): %s", getattr(exc, "orig", None) or exc)
 
-    def heartbeat(self, state: str = "running") -> None:
-        """Record that the service lives (and wake the scheduler, which then sees pauses made by others)."""
-        if state == "running" and not self.leadership.held():
-            logger.error("the scheduler's lock is lost (its catalog connection ended): stopping, a standby takes over")
+    def _leading(self) -> bool:
+        """Still the scheduler: else (its lock's connection ended, a standby may lead now) it stops, exit 1."""
+        if self.lost or not self.leadership.held():
+            if not self.lost:
+                logger.error("the scheduler's lock is lost (its catalog connection ended): stopping")
             self.lost = True
             self.stop_requested.set()
+            return False
+        return True
+
+    def heartbeat(self, state: str = "running") -> None:
+        """Record that the service lives (and wake the scheduler, which then sees pauses made by others)."""
+        if state == "running":
+            self._leading()
         rounds = self.dispatcher.status()
         now = datetime.now(UTC)
         data = {"pid": os.getpid(), "host": socket.gethostname(), "state": state,

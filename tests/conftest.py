@@ -27,8 +27,8 @@ settings.load_profile("ci" if os.environ.get("CI") else "nianbao")
 #: to a worker (xdist's --dist loadfile, so a module's crawl is made once), and a long module handed out last would
 #: keep one worker busy after the others are done. Modules not named here (new ones, most of which crawl) come next;
 #: the quick ones, below, last.
-SLOWEST_FIRST = ("test_end_to_end.py", "test_parse_office_ocr.py", "test_hostile.py", "test_web_reports.py",
-                 "test_scheduler.py", "test_web.py", "test_parse_world.py", "test_hard_world.py",
+SLOWEST_FIRST = ("test_end_to_end.py", "test_fleet.py", "test_parse_office_ocr.py", "test_hostile.py",
+                 "test_web_reports.py", "test_scheduler.py", "test_web.py", "test_parse_world.py", "test_hard_world.py",
                  "test_versions.py", "test_warc.py", "test_failures.py", "test_recrawl_identity.py",
                  "test_script_pagers.py", "test_runs.py", "test_politeness.py", "test_safety.py", "test_judge.py",
                  "test_columns.py", "test_cli.py", "test_catalog.py", "test_runlogs.py",

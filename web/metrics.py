@@ -16,10 +16,9 @@ from fastapi import APIRouter, Response
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
-from sqlalchemy import func, select
 
 from archive import overview
-from archive.catalog import DISPATCH_STATES, RUN_STATUSES, Dispatch
+from archive.catalog import DISPATCH_STATES, RUN_STATUSES
 
 from . import fleet
 from .state import ArchiveState, State
@@ -89,9 +88,7 @@ class CatalogCollector:
             errors.add_metric(names, worker["errors"])
             crawls.add_metric(names, len(worker["crawls"]))
         yield from (up, age, requests, rate, errors, crawls)
-        with self.state.catalog.sessions() as session:
-            counts = {name: count for name, count in
-                      session.execute(select(Dispatch.state, func.count()).group_by(Dispatch.state))}
+        counts = self.state.catalog.dispatch_counts()
         dispatches = GaugeMetricFamily("nianbao_dispatches", "Dispatches (sites handed out as one crawl) by state",
                                        labels=["state"])
         for dispatch_state in DISPATCH_STATES:

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.engine import Connection, Engine, Row
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from nianbao.processes import alive, boot_id
 
@@ -28,7 +28,7 @@ SITE_LEASE = timedelta(seconds=120)
 #: A worker silent this long is dead: its leases are free and its dispatches are sent again.
 WORKER_TIMEOUT = timedelta(seconds=30)
 #: Worker states that beat no more.
-ENDED = ("stopped", "dead")
+WORKER_ENDED = ("stopped", "dead")
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,8 @@ class Holder:
 
     @property
     def id(self) -> str:
-        return f"{self.host}:{self.pid}"
+        """Unique across machines that share a host name (cloned machines do) and across reboots."""
+        return f"{self.host}:{(self.boot or '-')[:8]}:{self.pid}"
 
 
 class Fleet:
@@ -54,12 +55,13 @@ class Fleet:
                       worker_timeout: timedelta = WORKER_TIMEOUT) -> dict[str, str]:
         """Lease every site that is free to ``holder``; returns the busy ones, each with who holds it."""
         busy: dict[str, str] = {}
+        sites = sorted(set(sites))  # one order for every crawl: two taking overlapping sets never deadlock
         with self.engine.begin() as conn:
             now = _clock(conn)
             held = _leases(conn, sites, lock=True)
             dead = _dead_workers(conn, {row.worker for row in held.values() if row.worker}, now, worker_timeout)
             values = {"holder": holder.id, "host": holder.host, "boot_id": holder.boot, "pid": holder.pid,
-                      "worker": holder.worker, "acquired_at": now, "expires_at": now + lease}
+                      "worker": holder.worker, "acquired_at": now, "renewed_at": now, "expires_at": now + lease}
             for site in sites:
                 row = held.get(site)
                 if row is None:
@@ -67,7 +69,7 @@ class Fleet:
                                             .values(site=site, **values).on_conflict_do_nothing())
                     if inserted.rowcount == 0:
                         busy[site] = "another crawl (leased just now)"
-                elif row.holder == holder.id or _free(row, now, dead):
+                elif row.holder == holder.id or _free(row, now, dead, worker_timeout):
                     taken = conn.execute(update(SiteLease).where(SiteLease.site == site,
                                                                  SiteLease.holder == row.holder,
                                                                  SiteLease.expires_at == row.expires_at)
@@ -82,12 +84,15 @@ class Fleet:
         """Extend every lease ``holder`` has; returns the sites it still holds (one taken meanwhile is missing)."""
         with self.engine.begin() as conn:
             now = _clock(conn)
-            conn.execute(update(SiteLease).where(SiteLease.holder == holder.id).values(expires_at=now + lease))
+            conn.execute(update(SiteLease).where(SiteLease.holder == holder.id)
+                         .values(renewed_at=now, expires_at=now + lease))
             return set(conn.scalars(select(SiteLease.site).where(SiteLease.holder == holder.id)))
 
-    def release_sites(self, holder: Holder) -> None:
+    def release_sites(self, holder: Holder | None = None, worker: str | None = None) -> None:
+        """A crawl's leases, or every lease of crawls a worker (by name) started."""
+        where = SiteLease.holder == holder.id if holder is not None else SiteLease.worker == worker
         with self.engine.begin() as conn:
-            conn.execute(SiteLease.__table__.delete().where(SiteLease.holder == holder.id))
+            conn.execute(SiteLease.__table__.delete().where(where))
 
     def site_holders(self, sites: list[str], worker_timeout: timedelta = WORKER_TIMEOUT) -> dict[str, str]:
         """The sites a live crawl holds, with who; nothing is written (for the scheduler, which then starts
@@ -96,7 +101,7 @@ class Fleet:
             now = _clock(conn)
             held = _leases(conn, sites)
             dead = _dead_workers(conn, {row.worker for row in held.values() if row.worker}, now, worker_timeout)
-            return {site: describe(row) for site, row in held.items() if not _free(row, now, dead)}
+            return {site: describe(row) for site, row in held.items() if not _free(row, now, dead, worker_timeout)}
 
     # -- workers ----------------------------------------------------------------------------------
     def beat(self, name: str, **values: Any) -> None:
@@ -119,7 +124,8 @@ class Fleet:
         rows = []
         for worker in self.workers():
             silent = (now - worker.heartbeat_at).total_seconds()
-            state = "dead" if worker.state not in ENDED and silent > worker_timeout.total_seconds() else worker.state
+            late = worker.state not in WORKER_ENDED and silent > worker_timeout.total_seconds()
+            state = "dead" if late else worker.state
             rows.append({"name": worker.name, "host": worker.host, "pid": worker.pid, "state": state,
                          "reason": worker.reason if state == worker.state else f"no heartbeat for {silent:.0f} s",
                          "started_at": isoformat(worker.started_at), "heartbeat_at": isoformat(worker.heartbeat_at),
@@ -154,15 +160,13 @@ class Fleet:
         buried = []
         with self.sessions.begin() as session:
             now = _clock(session.connection())
-            silent = select(Worker).where(Worker.state.not_in(ENDED), Worker.heartbeat_at < now - worker_timeout)
+            silent = select(Worker).where(Worker.state.not_in(WORKER_ENDED),
+                                          Worker.heartbeat_at < now - worker_timeout)
             for worker in session.scalars(silent.with_for_update()):
                 worker.state = "dead"
                 worker.reason = f"no heartbeat since {isoformat(worker.heartbeat_at)}"
-                pids = [crawl["pid"] for crawl in worker.crawls if crawl.get("pid")]
-                for run in session.scalars(select(Run).where(Run.status == "running", Run.host == worker.host,
-                                                             Run.pid.in_(pids))):
-                    run.status, run.finished_at = "failed", now
-                    run.stats = {**run.stats, "stopped": f"its worker {worker.name} died ({worker.reason})"}
+                _close_runs(session, worker.host, [c["pid"] for c in worker.crawls if c.get("pid")], now,
+                            f"its worker {worker.name} died ({worker.reason})")
                 buried.append(worker)
         return buried
 
@@ -226,21 +230,54 @@ class Fleet:
     def requeue_dispatch(self, dispatch: Dispatch, why: str) -> int | None:
         """Queued again under a new attempt (its worker died, or stopped before the crawl ended); returns the
         attempt to send, or None if it moved on meanwhile."""
-        move = {"from": dispatch.worker, "at": None, "why": why}
-        with self.engine.begin() as conn:
+        with self.sessions.begin() as session:
+            now = _clock(session.connection())
+            move = {"from": dispatch.worker, "at": isoformat(now), "why": why}
+            again = session.execute(update(Dispatch).where(Dispatch.id == dispatch.id,
+                                                           Dispatch.attempt == dispatch.attempt,
+                                                           Dispatch.state.in_(("queued", "running")))
+                                    .values(state="queued", attempt=dispatch.attempt + 1, worker=None, pid=None,
+                                            started_at=None, sent_at=None, broker_id=None,
+                                            moves=[*dispatch.moves, move]))
+            if again.rowcount != 1:
+                return None
+            worker = session.get(Worker, dispatch.worker) if dispatch.worker else None
+            if worker is not None and dispatch.pid:  # its crawl is gone: the next one goes on from its run
+                _close_runs(session, worker.host, [dispatch.pid], now, why)
+            return dispatch.attempt + 1
+
+    def stray_dispatches(self, worker_timeout: timedelta = WORKER_TIMEOUT) -> list[tuple[Dispatch, str]]:
+        """Running dispatches nobody runs any more, each with why: its worker stopped, died or is silent, or has
+        not listed it among its crawls for ``worker_timeout`` (a claim whose crawl never started)."""
+        with self.engine.connect() as conn:
             now = _clock(conn)
-            move["at"] = isoformat(now)
-            again = conn.execute(update(Dispatch).where(Dispatch.id == dispatch.id,
-                                                        Dispatch.attempt == dispatch.attempt,
-                                                        Dispatch.state.in_(("queued", "running")))
-                                 .values(state="queued", attempt=dispatch.attempt + 1, worker=None, pid=None,
-                                         started_at=None, sent_at=None, broker_id=None,
-                                         moves=[*dispatch.moves, move]))
-            return dispatch.attempt + 1 if again.rowcount == 1 else None
+        workers = {worker.name: worker for worker in self.workers()}
+        stray = []
+        for dispatch in self.dispatches(("running",), limit=100_000):
+            worker = workers.get(dispatch.worker or "")
+            listed = worker is not None and any(c.get("dispatch") == dispatch.id for c in worker.crawls)
+            if worker is None:
+                stray.append((dispatch, f"worker {dispatch.worker} is unknown"))
+            elif worker.state in WORKER_ENDED or worker.heartbeat_at < now - worker_timeout:
+                stray.append((dispatch, f"worker {worker.name} {'stopped' if worker.state == 'stopped' else 'died'}"))
+            elif not listed and dispatch.started_at is not None and dispatch.started_at < now - worker_timeout:
+                stray.append((dispatch, f"worker {worker.name} does not run it"))
+        return stray
+
+    def dispatch_counts(self) -> dict[str, int]:
+        with self.engine.connect() as conn:
+            return dict(conn.execute(select(Dispatch.state, func.count()).group_by(Dispatch.state)).all())
 
     def open_dispatch_sites(self) -> set[str]:
         """Sites in a dispatch not yet ended: not handed out again."""
         return {site for dispatch in self.dispatches(("queued", "running"), limit=100_000) for site in dispatch.sites}
+
+
+def _close_runs(session: Session, host: str, pids: list[int], now: datetime, why: str) -> None:
+    """Runs left ``running`` by crawls that are gone: failed, saying why (the next crawl of their sites resumes)."""
+    if pids:
+        for run in session.scalars(select(Run).where(Run.status == "running", Run.host == host, Run.pid.in_(pids))):
+            run.status, run.finished_at, run.stats = "failed", now, {**run.stats, "stopped": why}
 
 
 def describe(row: Row) -> str:
@@ -264,14 +301,17 @@ def _dead_workers(conn: Connection, names: set[str], now: datetime, timeout: tim
     if not names:
         return set()
     query = select(Worker.name).where(Worker.name.in_(names),
-                                      or_(Worker.state.in_(ENDED), Worker.heartbeat_at < now - timeout))
+                                      or_(Worker.state.in_(WORKER_ENDED), Worker.heartbeat_at < now - timeout))
     return set(conn.scalars(query))
 
 
-def _free(row: Row, now: datetime, dead_workers: set[str]) -> bool:
-    """Expired, its process gone (seen on its own host), its machine rebooted, or its worker dead."""
-    if row.expires_at <= now or (row.worker is not None and row.worker in dead_workers):
+def _free(row: Row, now: datetime, dead_workers: set[str], worker_timeout: timedelta) -> bool:
+    """Expired; its worker dead and the lease not renewed since (a crawl cut off from its worker's heartbeat but
+    still renewing keeps it); or its process seen gone on this very machine (same host name and boot)."""
+    if row.expires_at <= now:
         return True
-    if row.host == socket.gethostname():
-        return row.boot_id != boot_id() or not alive(row.pid)
+    if row.worker is not None and row.worker in dead_workers and row.renewed_at < now - worker_timeout:
+        return True
+    if row.host == socket.gethostname() and row.boot_id is not None and row.boot_id == boot_id():
+        return not alive(row.pid)
     return False

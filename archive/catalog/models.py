@@ -289,6 +289,7 @@ class SiteLease(Base):
     pid: Mapped[int] = mapped_column(Integer)
     worker: Mapped[str | None] = mapped_column(String(255), index=True)
     acquired_at: Mapped[datetime] = mapped_column(DateTime)
+    renewed_at: Mapped[datetime] = mapped_column(DateTime)
     expires_at: Mapped[datetime] = mapped_column(DateTime)
 
 

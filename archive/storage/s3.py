@@ -38,7 +38,11 @@ class S3Store(ObjectStore):
             if not client.bucket_exists(bucket):
                 if not create:
                     raise StorageError(f"no archive storage at {self.location}: bucket {bucket!r} does not exist")
-                client.make_bucket(bucket)
+                try:
+                    client.make_bucket(bucket)
+                except S3Error as exc:  # machines starting together: one of them made it first, just now
+                    if exc.code != "BucketAlreadyOwnedByYou":
+                        raise
                 if versioning:  # nianbao never overwrites; versioning keeps even others' overwrites undoable
                     client.set_bucket_versioning(bucket, VersioningConfig(ENABLED))
         except (urllib3.exceptions.TimeoutError, urllib3.exceptions.MaxRetryError) as exc:

@@ -50,12 +50,12 @@ def crawl(ctx: Context, sites_file: str | None, site_keys: tuple[str, ...], prox
         sites = registry.select(list(site_keys)) if site_keys else registry.sites
         if proxy:
             _check_proxy(proxy)
-        lease = load_settings(overrides).site_lease
+        fleet = load_settings(overrides)
     except (RegistryError, ConfigError) as exc:
         fail(str(exc))
     ctx.overrides["archive_timeout"] = overrides.get("NIANBAO_ARCHIVE_TIMEOUT")  # the crawl's -s, checked here too
     config, catalog, store = open_archive(ctx, create=True)  # fails here, before any fetch, on bad storage or catalog
-    locks = SiteLocks(catalog, lease)
+    locks = SiteLocks(catalog, fleet.site_lease, fleet.worker_timeout)
     try:
         busy = locks.acquire([s.id for s in sites])
     except SQLAlchemyError as exc:

@@ -88,7 +88,8 @@ def schedule_round(ctx: Context, sites_file: str | None, site_keys: tuple[str, .
     or anyone's) is left to it. Its crawls count on top of the service's NIANBAO_SCHEDULE_MAX_CRAWLS.
     Exit 0 when the round ran, 1 when a crawl failed or was stopped, 3 when every site was busy.
     """
-    from scheduler.rounds import Dispatcher, crawl_env, host_groups, round_figures
+    from scheduler.crawls import crawl_env
+    from scheduler.rounds import Dispatcher, host_groups, round_figures
 
     try:
         overrides = dict(parse_setting(text) for text in settings)

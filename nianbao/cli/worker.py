@@ -34,7 +34,7 @@ def worker(ctx: Context, sites_file: str | None, name: str | None, crawls: int |
     from dataclasses import replace
 
     from scheduler.config import load_settings
-    from scheduler.worker import FleetWorker
+    from scheduler.worker import FleetWorker, WorkerNameTaken
 
     try:
         overrides = dict(parse_setting(text) for text in settings)
@@ -51,6 +51,8 @@ def worker(ctx: Context, sites_file: str | None, name: str | None, crawls: int |
     log_to_stderr()
     try:
         code = FleetWorker(config, options, crawl_args(sites_file, settings), name, parsers).run()
+    except WorkerNameTaken as exc:
+        fail(str(exc))
     except SQLAlchemyError as exc:
         fail(f"the worker cannot record itself in the catalog: {getattr(exc, 'orig', None) or exc}", EXIT_FAILED)
     sys.exit(code)

@@ -28,6 +28,7 @@ def upgrade() -> None:
         sa.Column("pid", sa.Integer(), nullable=False),
         sa.Column("worker", sa.String(255)),
         sa.Column("acquired_at", sa.DateTime(), nullable=False),
+        sa.Column("renewed_at", sa.DateTime(), nullable=False),
         sa.Column("expires_at", sa.DateTime(), nullable=False),
     )
     op.create_index("ix_site_leases_worker", "site_leases", ["worker"])
