@@ -7,10 +7,11 @@ its own NIANBAO_HOME and one crawl at a time (``--crawls 1``: N workers are N cr
 polite settings. Each configuration gets a fresh catalog, bucket and simulator.
 
 Printed per configuration: requests, the round's wall time (first dispatch created → last ended), requests/s,
-the speed-up over one worker, the busiest second per host as the portals saw it. Then the hand-over: with four
-workers and small dispatches, one worker is killed once its crawl is under way; printed are the seconds from the
-kill to the dispatch being sent again and to another worker starting it, the round's time against the
-uninterrupted one, and whether the archive equals the uninterrupted round's.
+the speed-up over one worker, the busiest second per host as the portals saw it. Then the hand-over: four workers
+and dispatches of 12 sites (a queue behind the running ones), once uninterrupted and once with a worker killed as
+its crawl is under way; printed are the seconds from the kill to the dispatch being sent again and to another
+worker starting it (handed-on dispatches go first, at the next free slot), both rounds' times, and whether every
+archive is the same.
 
 ``python bench/fleet.py [--portals 96] [--latency 0.3] [--workers 1,2,4] [--no-handover] [--json [PATH]]``
 """
@@ -117,8 +118,13 @@ def figures_of(process: subprocess.Popen, fleet: Fleet) -> dict[str, Any]:
                          f"{fleet.workdir / 'round.log'}") from None
 
 
-def run(args: argparse.Namespace, workdir: Path, servers: tuple, workers: int) -> dict[str, Any]:
-    fleet = Fleet(args, workdir / f"workers-{workers}", *servers)
+#: The hand-over rounds: four workers, dispatches of 12 sites (8 for 96 portals: a queue behind the running ones).
+HANDOVER = {"NIANBAO_DISPATCH_SITES": "12"}
+
+
+def run(args: argparse.Namespace, workdir: Path, servers: tuple, workers: int,
+        extra: dict[str, str] | None = None) -> dict[str, Any]:
+    fleet = Fleet(args, workdir / f"workers-{workers}{'-small' if extra else ''}", *servers, extra=extra)
     try:
         fleet.start_workers(workers)
         figures = figures_of(fleet.round(), fleet)
@@ -132,7 +138,7 @@ def run(args: argparse.Namespace, workdir: Path, servers: tuple, workers: int) -
 
 def handover(args: argparse.Namespace, workdir: Path, servers: tuple) -> dict[str, Any]:
     """Four workers, dispatches of 12 sites; the first worker whose crawl made 10 requests is killed."""
-    fleet = Fleet(args, workdir / "handover", *servers, extra={"NIANBAO_DISPATCH_SITES": "12"})
+    fleet = Fleet(args, workdir / "handover", *servers, extra=HANDOVER)
     try:
         fleet.start_workers(4)
         catalog, process = fleet.catalog(), fleet.round()
@@ -181,13 +187,15 @@ def main(argv: list[str]) -> int:
     (workdir / "redis").mkdir()
     broker = redis.start(workdir / "redis")
     servers = (pg, s3, broker)
-    rows, moved = [], None
+    rows, moved, baseline = [], None, None
     try:
         for n in args.workers.split(","):
             rows.append(run(args, workdir, servers, int(n)))
             row = rows[-1]
             print(f"({row['workers']} worker(s): {row['requests']} requests in {row['seconds']:.1f} s)", flush=True)
-        moved = None if args.no_handover else handover(args, workdir, servers)
+        if not args.no_handover:
+            baseline = run(args, workdir, servers, 4, HANDOVER)
+            moved = handover(args, workdir, servers)
     finally:
         broker.stop()
         s3.stop()
@@ -204,16 +212,16 @@ def main(argv: list[str]) -> int:
     same = all(row["archive"] == rows[0]["archive"] for row in rows)
     print(f"archives of every configuration identical: {same} ({len(rows[0]['archive'])} (URL, body) pairs)")
     if moved:
-        uninterrupted = next((r for r in rows if r["workers"] == 4), None)
         print(f"hand-over: {moved['killed']} SIGKILLed mid-crawl of dispatch {moved['dispatch']} ({moved['sites']} "
-              f"sites); sent again after {moved['sent_again_after_s']} s (NIANBAO_WORKER_TIMEOUT 5 s + "
-              f"NIANBAO_FLEET_CHECK 1 s), taken up by {moved['taken_by']} after {moved['taken_up_after_s']} s; "
-              f"round {moved['seconds']:.1f} s" + (f" (uninterrupted, 4 workers: {uninterrupted['seconds']:.1f} s)"
-                                                  if uninterrupted else "")
-              + f"; archive identical to the uninterrupted rounds': {moved['archive'] == rows[0]['archive']}")
+              f"sites; 4 workers, dispatches of 12 sites); sent again after {moved['sent_again_after_s']} s "
+              f"(NIANBAO_WORKER_TIMEOUT 5 s + NIANBAO_FLEET_CHECK 1 s), taken up by {moved['taken_by']} after "
+              f"{moved['taken_up_after_s']} s (its next free slot); round {moved['seconds']:.1f} s against "
+              f"{baseline['seconds']:.1f} s uninterrupted with the same settings; archive identical to the "
+              f"uninterrupted rounds': {moved['archive'] == rows[0]['archive'] == baseline['archive']}")
     if args.json:
         data = {"rows": [{k: v for k, v in row.items() if k != "archive"} for row in rows],
-                "handover": {k: v for k, v in moved.items() if k != "archive"} if moved else None}
+                "handover": {k: v for k, v in moved.items() if k != "archive"} if moved else None,
+                "baseline": {k: v for k, v in baseline.items() if k != "archive"} if baseline else None}
         text = json.dumps(data, indent=2, default=str)
         if args.json == "-":
             print(text)

@@ -81,7 +81,8 @@ class Handout:
                 if dispatch.sent_at is None or dispatch.broker_id not in (None, broker):
                     logger.warning("dispatch %d: %s; sent again", dispatch.id, "not sent yet" if dispatch.sent_at
                                    is None else "the broker restarted since it was sent, and forgot it")
-                    if self._send(dispatch.id, dispatch.attempt):
+                    if self._send(dispatch.id, dispatch.attempt,
+                                  engine.HANDED_ON if dispatch.attempt > 1 else engine.ROUND):
                         moved.append(dispatch)
         return moved
 
@@ -91,15 +92,15 @@ class Handout:
         if attempt is None:
             return []
         logger.warning("dispatch %d (%d site(s)) sent again: %s", dispatch.id, len(dispatch.sites), why)
-        self._send(dispatch.id, attempt)
+        self._send(dispatch.id, attempt, engine.HANDED_ON)
         return [dispatch]
 
-    def _send(self, dispatch_id: int, attempt: int) -> bool:
+    def _send(self, dispatch_id: int, attempt: int, priority: int = engine.ROUND) -> bool:
         """Sent, and marked so with the broker it went to (asked first: a restart between the two is then seen as
         one); a broker that is away leaves the dispatch unsent, for the next check."""
         broker = engine.broker_id(self.app)
         try:
-            engine.send(self.app, dispatch_id, attempt)
+            engine.send(self.app, dispatch_id, attempt, priority)
         except Exception as exc:  # noqa: BLE001 - kombu's and redis's errors alike: the catalog keeps it queued
             logger.warning("dispatch %d not sent, the broker is away (sent at the next check): %s", dispatch_id, exc)
             return False

@@ -2,7 +2,7 @@
 
 A Celery worker (scheduler.engine) whose one task runs a dispatch: it claims the dispatch's current
 attempt in the catalog (a stale copy is dropped), starts ``nianbao crawl --site …`` over its sites as
-a child that dies with the worker (scheduler.rounds.launch), waits, and records how it ended. The
+a child that dies with the worker (scheduler.crawls.launch), waits, and records how it ended. The
 crawl leases its sites (scheduler.locks), archives into the shared storage and catalog, and is
 paced per host like any crawl: a site, and so each of its hosts, is crawled by one worker at a time.
 
