@@ -10,8 +10,12 @@ A host still challenging after NIANBAO_CHALLENGE_TRIES browser passes is given u
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import Awaitable
 from typing import Any
 
+from playwright.async_api import Error as PlaywrightError
 from scrapy import Request
 from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest
@@ -23,6 +27,9 @@ from crawler.downloadermiddlewares.revisit import unconditional
 
 #: What these services answer a client they have not yet checked.
 CHALLENGE_STATUSES = (202, 412, 521)
+logger = logging.getLogger(__name__)
+#: Seconds one browser call (its cookies, closing its page) may take.
+BROWSER_STEP = 15
 #: Real content: the challenge pages show (almost) no text of their own.
 _CONTENT = "() => document.body !== null && document.body.innerText.trim().length > 200"
 
@@ -41,9 +48,8 @@ class ChallengeMiddleware:
         original: Request | None = request.meta.get("challenge_original")
         if original is not None:  # the browser pass came back
             page = request.meta.get("playwright_page")
-            cookies = await page.context.cookies() if page is not None else []
-            if page is not None:
-                await page.close()
+            cookies = await _bounded(page.context.cookies(), []) if page is not None else []
+            await _close(page)
             return original.replace(dont_filter=True, cookies=[_scrapy_cookie(c) for c in cookies],
                                     meta={**original.meta, "challenge_tries": request.meta["challenge_tries"]})
         if response.status not in CHALLENGE_STATUSES or b"<script" not in response.body.lower():
@@ -58,9 +64,7 @@ class ChallengeMiddleware:
         original: Request | None = request.meta.get("challenge_original")
         if original is None:
             return None
-        page = request.meta.get("playwright_page")
-        if page is not None:
-            await page.close()
+        await _close(request.meta.get("playwright_page"))
         tried = original.replace(meta={**original.meta, "challenge_tries": request.meta["challenge_tries"]})
         return self._browser_pass(tried, f"no content after {self.timeout / 1000:.0f} s in the browser")
 
@@ -72,6 +76,21 @@ class ChallengeMiddleware:
         return unconditional(request, playwright=True, playwright_include_page=True,
                              playwright_page_methods=[PageMethod("wait_for_function", _CONTENT, timeout=self.timeout)],
                              challenge_tries=tries + 1, challenge_original=request).replace(dont_filter=True)
+
+
+async def _bounded(step: Awaitable[Any], instead: Any) -> Any:
+    """A browser call given BROWSER_STEP seconds: a renderer stuck in a hostile page's script must not hold the
+    request (and its page slot) for ever."""
+    try:
+        return await asyncio.wait_for(step, BROWSER_STEP)
+    except (TimeoutError, PlaywrightError) as exc:
+        logger.warning("browser step given up: %s", exc or f"no answer within {BROWSER_STEP} s")
+        return instead
+
+
+async def _close(page: Any) -> None:
+    if page is not None and not page.is_closed():
+        await _bounded(page.close(), None)
 
 
 def _scrapy_cookie(cookie: dict[str, Any]) -> dict[str, Any]:
