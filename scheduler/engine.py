@@ -4,7 +4,7 @@ Why Celery rather than scrapy-redis (README, "Many machines"): a unit of work he
 many sites (one Scrapy process, as on one machine), not a request. Celery delivers such a task to one
 worker and, with ``acks_late`` and ``reject_on_worker_lost``, keeps it in Redis until that worker
 says it is done; scrapy-redis pops requests destructively (a dying worker loses what it held), marks
-them seen when queued, and starts spiders with ``start_requests()``, which Scrapy 2.13+ no longer
+them seen when queued, and starts spiders with ``start_requests()``, which Scrapy 2.16+ no longer
 calls. Neither engine alone knows when a worker is dead soon enough (Redis redelivers an
 unacknowledged task only after the visibility timeout), so the catalog keeps the record — each
 dispatch, its attempt, its worker's heartbeat — and the scheduler sends a dead worker's dispatches
