@@ -24,7 +24,7 @@ from typing import Any
 from celery import Celery
 from sqlalchemy.exc import SQLAlchemyError
 
-from archive.catalog import Catalog, Dispatch
+from archive.catalog import Catalog, Dispatch, reason_of
 
 from . import engine
 from .config import ScheduleSettings
@@ -116,7 +116,7 @@ def wait(handout: Handout, dispatch_ids: list[int], stop: threading.Event) -> li
             if all(d is not None and d.state in DISPATCH_ENDED for d in dispatches):
                 return dispatches
         except SQLAlchemyError as exc:
-            logger.warning("the fleet was not checked (the catalog is away): %s", getattr(exc, "orig", None) or exc)
+            logger.warning("the fleet was not checked (the catalog is away): %s", reason_of(exc))
         if stop.wait(handout.settings.fleet_check):
             return [d for i in dispatch_ids if (d := handout.catalog.dispatch(i)) is not None]
 

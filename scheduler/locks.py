@@ -21,7 +21,7 @@ from datetime import timedelta
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from archive.catalog import SITE_LEASE, WORKER_TIMEOUT, Catalog, Holder
+from archive.catalog import SITE_LEASE, WORKER_TIMEOUT, Catalog, Holder, reason_of
 
 logger = logging.getLogger("nianbao.locks")
 #: The environment variable a worker names itself in for the crawls it starts (their leases say whose they are).
@@ -56,7 +56,7 @@ class SiteLocks:
         try:
             self.catalog.release_sites(self.holder)
         except SQLAlchemyError as exc:  # they expire, or are freed when this process is seen gone
-            logger.warning("site leases not given back: %s", getattr(exc, "orig", None) or exc)
+            logger.warning("site leases not given back: %s", reason_of(exc))
         self.sites.clear()
 
     def _renew(self) -> None:
@@ -65,7 +65,7 @@ class SiteLocks:
                 held = self.catalog.renew_sites(self.holder, self.lease)
             except SQLAlchemyError as exc:  # the catalog away for a moment: the lease outlasts a short outage
                 logger.warning("site leases not renewed (they last %g s): %s", self.lease.total_seconds(),
-                               getattr(exc, "orig", None) or exc)
+                               reason_of(exc))
                 continue
             if lost := self.sites - held:
                 logger.error("site lease(s) of %s taken by another crawl: this crawl stops", ", ".join(sorted(lost)))

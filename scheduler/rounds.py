@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from archive.catalog import Catalog, isoformat
+from archive.catalog import Catalog, isoformat, reason_of
 from crawler.registry import Site
 
 from .config import ScheduleSettings
@@ -178,7 +178,7 @@ class Dispatcher:
             try:
                 inside = self.handout.inside()
             except SQLAlchemyError as exc:
-                logger.warning("dispatches not read (the catalog is away): %s", getattr(exc, "orig", None) or exc)
+                logger.warning("dispatches not read (the catalog is away): %s", reason_of(exc))
                 return self.settings.fleet_check
             free = 1  # the engine queues what the workers cannot take yet
         else:
@@ -210,7 +210,7 @@ class Dispatcher:
             try:
                 self.handout.hand_out(sites, self.together)
             except SQLAlchemyError as exc:  # due again: handed out once the catalog answers
-                logger.warning("round not handed out (the catalog is away): %s", getattr(exc, "orig", None) or exc)
+                logger.warning("round not handed out (the catalog is away): %s", reason_of(exc))
                 self.due.update((site, came[site]) for site in sites)
                 return self.settings.fleet_check
             return later
@@ -227,7 +227,7 @@ class Dispatcher:
         try:
             return self.catalog.site_holders(sites, self.settings.worker_timeout)
         except SQLAlchemyError as exc:  # the crawls' own leases still decide
-            logger.warning("site leases not read: %s", getattr(exc, "orig", None) or exc)
+            logger.warning("site leases not read: %s", reason_of(exc))
             return {}
 
     def _start(self, sites: list[str]) -> None:

@@ -26,7 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from archive import runlogs
-from archive.catalog import Catalog, isoformat
+from archive.catalog import Catalog, isoformat, reason_of
 from archive.storage import open_store
 from crawler.registry import Registry
 from nianbao.config import Config
@@ -194,7 +194,7 @@ class Service:
         try:
             self.handout.check()
         except SQLAlchemyError as exc:
-            logger.warning("the fleet was not checked (the catalog is away): %s", getattr(exc, "orig", None) or exc)
+            logger.warning("the fleet was not checked (the catalog is away): %s", reason_of(exc))
 
     def _leading(self) -> bool:
         """Still the scheduler: else (its lock's connection ended, a standby may lead now) it stops, exit 1."""
@@ -240,7 +240,7 @@ class Service:
             with self.catalog.engine.connect() as connection:
                 active = set(connection.scalars(select(table.c.id).where(table.c.next_run_time.is_not(None))))
         except SQLAlchemyError as exc:  # the catalog away for a moment: crawl what came due
-            logger.warning("the schedule could not be read to see pauses: %s", getattr(exc, "orig", None) or exc)
+            logger.warning("the schedule could not be read to see pauses: %s", reason_of(exc))
             return set(site_ids)
         return {site for site in site_ids if site in active}
 
@@ -267,7 +267,7 @@ class Service:
         try:
             ended = runlogs.end_dead_runs(self.catalog, self.config.home, lambda: open_store(self.config))
         except SQLAlchemyError as exc:
-            logger.warning("runs of dead crawls not closed: %s", getattr(exc, "orig", None) or exc)
+            logger.warning("runs of dead crawls not closed: %s", reason_of(exc))
             return
         if ended:
             logger.warning("run(s) %s of crawls that died marked failed", ", ".join(map(str, ended)))

@@ -32,7 +32,7 @@ from celery.exceptions import Reject
 from sqlalchemy.exc import SQLAlchemyError
 
 from archive import runlogs
-from archive.catalog import Catalog, Dispatch, utcnow
+from archive.catalog import Catalog, Dispatch, reason_of, utcnow
 from archive.storage import StorageError, open_store
 from nianbao.config import Config, redact
 from parsing import queue as parse_queue
@@ -147,7 +147,7 @@ class FleetWorker:
         try:
             dispatch = self.catalog.claim_dispatch(dispatch_id, attempt, self.name)
         except SQLAlchemyError as exc:  # back to the queue, for this worker or another once the catalog answers
-            raise Reject(f"the catalog is away: {_reason(exc)}", requeue=True) from exc
+            raise Reject(f"the catalog is away: {reason_of(exc)}", requeue=True) from exc
         if dispatch is None:
             logger.info("dispatch %d attempt %d: not current (handed on, or done): dropped", dispatch_id, attempt)
             return
@@ -188,7 +188,7 @@ class FleetWorker:
                 break
             except SQLAlchemyError as exc:
                 logger.warning("dispatch %d: its end not recorded yet (the catalog is away): %s", dispatch.id,
-                               _reason(exc))
+                               reason_of(exc))
                 time.sleep(self.settings.worker_heartbeat)
         stats = run.stats if run is not None else {}
         with self.lock:
@@ -226,7 +226,7 @@ class FleetWorker:
                 values["requests_per_s"] = round((requests - before) / (now - then), 2) if now > then else 0.0
             self.catalog.beat(self.name, **values)
         except SQLAlchemyError as exc:
-            logger.warning("heartbeat not recorded (the catalog is away): %s", _reason(exc))
+            logger.warning("heartbeat not recorded (the catalog is away): %s", reason_of(exc))
 
     def _check(self) -> None:
         problem = self._health()
@@ -274,8 +274,3 @@ class FleetWorker:
             parse_queue.run(self.config, self.catalog, store, self.stopping, workers=self.parsers)
         except (StorageError, SQLAlchemyError, RuntimeError) as exc:
             logger.error("parsing stopped: %s", exc)
-
-
-def _reason(exc: SQLAlchemyError) -> object:
-    return getattr(exc, "orig", None) or exc
-

@@ -47,14 +47,14 @@ from .models import (
 )
 from .queries import ParsedReport, Queries
 from .recheck import RecheckPolicy
-from .schema import CatalogError
+from .schema import CatalogError, reason_of
 from .write import PARSE_LEASE, Writes
 
 __all__ = [
     "GONE_STATUSES", "PARSED_KINDS", "PARSE_LEASE", "PARSE_STATES", "RUN_STATUSES", "Base", "Capture", "Catalog",
     "CatalogError", "DiscoveredList", "Failure", "FixityAudit", "ParseRequest", "ParseResult", "ParsedReport",
     "RecheckPolicy", "Run", "RunSite", "UrlCheck", "isoformat", "parse_moment", "utcnow",
-    "DISPATCH_STATES", "Dispatch", "Holder", "SITE_LEASE", "SiteLease", "WORKER_TIMEOUT", "Worker",
+    "DISPATCH_STATES", "Dispatch", "Holder", "SITE_LEASE", "SiteLease", "WORKER_TIMEOUT", "Worker", "reason_of",
 ]
 
 
@@ -94,7 +94,7 @@ class Catalog(Writes, Queries, Fleet):
                 where = f"{self.engine.url.host}:{self.engine.url.port or 5432}"
                 raise CatalogError(f"catalog database {where} did not answer within {timeout:g} s "
                                    "(NIANBAO_ARCHIVE_TIMEOUT)") from None
-            raise CatalogError(f"cannot open catalog {_safe(url)}: {getattr(exc, 'orig', None) or exc}") from exc
+            raise CatalogError(f"cannot open catalog {_safe(url)}: {reason_of(exc)}") from exc
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
 
 

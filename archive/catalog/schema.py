@@ -39,6 +39,11 @@ class CatalogError(RuntimeError):
     """The catalog database cannot be opened or written (or its schema is not one this code reads)."""
 
 
+def reason_of(exc: Exception) -> str:
+    """The database's (or the store's) own words, without the SQL and parameters SQLAlchemy wraps around them."""
+    return str(getattr(exc, "orig", None) or exc)
+
+
 def state(conn: Connection) -> str:
     """``FRESH``, ``LEGACY`` or the revision the catalog is at."""
     inspector = inspect(conn)

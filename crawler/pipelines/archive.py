@@ -21,6 +21,7 @@ from scrapy.exceptions import DropItem, NotConfigured
 from sqlalchemy.exc import SQLAlchemyError
 
 from archive import catalog as cat
+from archive.catalog import reason_of
 from archive.reasons import reason_class
 from archive.spool import SpoolError
 from archive.storage import StorageError
@@ -29,7 +30,7 @@ from crawler.items import Capture, FetchFailure, FoundList
 from crawler.runfigures import run_figures
 
 from .groupcommit import GroupCommit
-from .outage import CATALOG_DOWN, Outages, reason_of
+from .outage import CATALOG_DOWN, Outages
 
 logger = logging.getLogger(__name__)
 
@@ -242,4 +243,3 @@ def _row(item: Capture, digest: str, run_id: int | None) -> dict[str, Any]:
 _CAPTURE_FIELDS = ("site", "kind", "url", "final_url", "method", "status", "protocol", "headers", "fetched_at",
                    "content_type", "referrer", "year", "agency", "agency_kind", "title", "filename",
                    "year_source", "judgement")
-

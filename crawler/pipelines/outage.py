@@ -25,7 +25,7 @@ from scrapy.crawler import Crawler
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from archive.catalog import isoformat, utcnow
+from archive.catalog import isoformat, reason_of, utcnow
 from archive.spool import Drained, Spool, SpoolError, record_once
 from archive.storage import StorageError
 from crawler.extensions.archive import Archive
@@ -231,8 +231,3 @@ class Outages:
     def _record_figures(self, figures: dict[str, Any]) -> None:
         outages = list(self.crawler.stats.get_value("nianbao/outages") or [])
         self.crawler.stats.set_value("nianbao/outages", [*outages, figures])
-
-
-def reason_of(exc: Exception) -> str:
-    """The database's (or the store's) own words, without the SQL and parameters SQLAlchemy wraps around them."""
-    return str(getattr(exc, "orig", None) or exc)

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
-from archive.catalog import Catalog
+from archive.catalog import Catalog, reason_of
 from archive.runlogs import store_logs
 from crawler.registry import RegistryError, load_registry
 from nianbao.config import ConfigError, check_proxy_url, internal_addresses_allowed, redact
@@ -59,7 +59,7 @@ def crawl(ctx: Context, sites_file: str | None, site_keys: tuple[str, ...], prox
     try:
         busy = locks.acquire([s.id for s in sites])
     except SQLAlchemyError as exc:
-        fail(f"the sites' leases cannot be taken in the catalog: {getattr(exc, 'orig', None) or exc}", EXIT_FAILED)
+        fail(f"the sites' leases cannot be taken in the catalog: {reason_of(exc)}", EXIT_FAILED)
     try:
         for site_id, holder in busy.items():
             click.echo(f"nianbao: {site_id} is being crawled by {holder}; left to that crawl", err=True)
@@ -79,7 +79,7 @@ def crawl(ctx: Context, sites_file: str | None, site_keys: tuple[str, ...], prox
                 store_logs(catalog, config.home, store, [run_id])
             print_summary(catalog, run_id, [s.id for s in sites])
         except SQLAlchemyError as exc:
-            fail(f"the crawl ended, but the catalog cannot be read: {getattr(exc, 'orig', None) or exc}", EXIT_FAILED)
+            fail(f"the crawl ended, but the catalog cannot be read: {reason_of(exc)}", EXIT_FAILED)
     finally:
         locks.release()
 

@@ -15,7 +15,7 @@ import click
 from sqlalchemy import inspect
 from sqlalchemy.exc import SQLAlchemyError
 
-from archive.catalog import Catalog, CatalogError, isoformat
+from archive.catalog import Catalog, CatalogError, isoformat, reason_of
 from crawler.registry import Registry, RegistryError, Site, load_registry
 from nianbao.config import ConfigError, internal_addresses_allowed
 from scheduler.config import ScheduleSettings, load_settings
@@ -67,7 +67,7 @@ def schedule_run(ctx: Context, sites_file: str | None, settings: tuple[str, ...]
     except ServiceBusy as exc:
         fail(str(exc), EXIT_BUSY)
     except (CatalogError, SQLAlchemyError) as exc:
-        fail(f"the schedule cannot be kept in the catalog: {getattr(exc, 'orig', None) or exc}")
+        fail(f"the schedule cannot be kept in the catalog: {reason_of(exc)}")
     sys.exit(code)
 
 
@@ -131,7 +131,7 @@ def schedule_round(ctx: Context, sites_file: str | None, site_keys: tuple[str, .
     try:
         figures = round_figures(catalog, dispatcher, len(sites))
     except SQLAlchemyError as exc:
-        fail(f"the round ended, but the catalog cannot be read: {getattr(exc, 'orig', None) or exc}", EXIT_FAILED)
+        fail(f"the round ended, but the catalog cannot be read: {reason_of(exc)}", EXIT_FAILED)
     figures["stopped"] = stop.is_set()
     if as_json:
         click.echo(json.dumps(figures, ensure_ascii=False))
@@ -160,7 +160,7 @@ def _fleet_round(catalog: Catalog, options: ScheduleSettings, sites: list[Site],
         handed = handout.hand_out(wanted, host_groups(sites))
         figures = fleet_figures(catalog, wait(handout, [d.id for d in handed], stop))
     except SQLAlchemyError as exc:
-        fail(f"the round cannot be kept in the catalog: {getattr(exc, 'orig', None) or exc}", EXIT_FAILED)
+        fail(f"the round cannot be kept in the catalog: {reason_of(exc)}", EXIT_FAILED)
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
@@ -235,7 +235,7 @@ def schedule_show(ctx: Context, sites_file: str | None, as_json: bool) -> None:
             with open_jobs(catalog.engine, options.plan.timezone) as scheduler:
                 stored = {job.id: job for job in scheduler.get_jobs(jobstore="default")}
     except SQLAlchemyError as exc:
-        fail(f"cannot read the schedule from the catalog: {getattr(exc, 'orig', None) or exc}")
+        fail(f"cannot read the schedule from the catalog: {reason_of(exc)}")
     if stored and not sites_file:
         rows = [describe(job, None, job.id, running) for job in stored.values()]
     else:
@@ -303,7 +303,7 @@ def _toggle(ctx: Context, key: str, sites_file: str | None, pause: bool) -> None
                 scheduler.resume_job(job.id, jobstore="default")
             after = scheduler.get_job(job.id, jobstore="default")
     except (SQLAlchemyError, ConfigError) as exc:
-        fail(f"cannot {verb} {key!r}: {getattr(exc, 'orig', None) or exc}")
+        fail(f"cannot {verb} {key!r}: {reason_of(exc)}")
     if after is None:  # resume_job drops a job whose plan has no time left
         fail(f"{job.id}: its schedule has no more runs; the job was removed")
     row = describe(after, None, job.id, set())

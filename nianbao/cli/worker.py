@@ -8,6 +8,7 @@ import sys
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
+from archive.catalog import reason_of
 from crawler.registry import RegistryError, load_registry
 from nianbao.config import ConfigError
 
@@ -54,7 +55,7 @@ def worker(ctx: Context, sites_file: str | None, name: str | None, crawls: int |
     except WorkerNameTaken as exc:
         fail(str(exc))
     except SQLAlchemyError as exc:
-        fail(f"the worker cannot record itself in the catalog: {getattr(exc, 'orig', None) or exc}", EXIT_FAILED)
+        fail(f"the worker cannot record itself in the catalog: {reason_of(exc)}", EXIT_FAILED)
     sys.exit(code)
 
 
