@@ -7,6 +7,7 @@ Every layer (Scrapy settings, the archive CLI, later the scheduler) asks this mo
 from __future__ import annotations
 
 import os
+import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -142,6 +143,15 @@ def check_proxy_url(proxy: str) -> str:
     if port is None:
         raise ConfigError(f"proxy {redact(proxy)!r}: no port")
     return proxy
+
+
+def reach_proxy(proxy: str, timeout: float) -> None:
+    """A proxy that is not there would turn every site into an error: said (ConfigError) before crawling."""
+    parts = urlsplit(check_proxy_url(proxy))
+    try:
+        socket.create_connection((parts.hostname, parts.port), timeout=timeout).close()
+    except OSError as exc:
+        raise ConfigError(f"proxy {redact(proxy)!r} is unreachable: {exc.strerror or exc}") from None
 
 
 def redact(url: str) -> str:

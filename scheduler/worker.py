@@ -25,7 +25,6 @@ import threading
 import time
 from itertools import count
 from typing import Any
-from urllib.parse import urlsplit
 
 from celery import signals
 from celery.exceptions import Reject
@@ -34,7 +33,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from archive import runlogs
 from archive.catalog import Catalog, Dispatch, reason_of, utcnow
 from archive.storage import StorageError, open_store
-from nianbao.config import Config, redact
+from nianbao.config import Config, ConfigError, reach_proxy, redact
 from parsing import queue as parse_queue
 
 from . import engine
@@ -249,11 +248,10 @@ class FleetWorker:
         except StorageError as exc:
             return f"storage unreachable: {exc}"
         if self.config.proxy:
-            parts = urlsplit(self.config.proxy)
             try:
-                socket.create_connection((parts.hostname, parts.port or 80), timeout=self.config.timeout).close()
-            except OSError as exc:
-                return f"proxy {redact(self.config.proxy)} unreachable: {exc.strerror or exc}"
+                reach_proxy(self.config.proxy, self.config.timeout)
+            except ConfigError as exc:
+                return str(exc)
         return None
 
     def _consume(self, on: bool) -> None:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import socket
 import sys
-from urllib.parse import urlsplit
 
 import click
 from sqlalchemy.exc import SQLAlchemyError
@@ -12,12 +10,15 @@ from sqlalchemy.exc import SQLAlchemyError
 from archive.catalog import Catalog, reason_of
 from archive.runlogs import store_logs
 from crawler.registry import RegistryError, load_registry
-from nianbao.config import ConfigError, check_proxy_url, internal_addresses_allowed, redact
+from nianbao.config import ConfigError, internal_addresses_allowed, reach_proxy, redact
 from scheduler.config import load_settings
 from scheduler.locks import SiteLocks
 
 from .common import EXIT_BUSY, EXIT_FAILED, Context, fail, open_archive, parse_setting
 from .runs import busiest_second
+
+#: Seconds the proxy is given to accept a connection before the crawl is refused.
+PROXY_TIMEOUT = 10
 
 
 @click.command()
@@ -49,7 +50,7 @@ def crawl(ctx: Context, sites_file: str | None, site_keys: tuple[str, ...], prox
                                 f"the national registry has {len(registry)} sites")
         sites = registry.select(list(site_keys)) if site_keys else registry.sites
         if proxy:
-            _check_proxy(proxy)
+            reach_proxy(proxy, PROXY_TIMEOUT)
         fleet = load_settings(overrides)
     except (RegistryError, ConfigError) as exc:
         fail(str(exc))
@@ -105,14 +106,3 @@ def print_summary(catalog: Catalog, run_id: int | None, site_ids: list[str]) -> 
             click.echo(f"  {failure.site}: {failure.reason}: {failure.url}")
     if run.status != "finished":
         sys.exit(EXIT_FAILED)
-
-
-
-def _check_proxy(proxy: str) -> None:
-    """A proxy that is not there would turn every site into an error: say so before crawling."""
-    check_proxy_url(proxy)
-    parts = urlsplit(proxy)
-    try:
-        socket.create_connection((parts.hostname, parts.port), timeout=10).close()
-    except OSError as exc:
-        raise ConfigError(f"proxy {redact(proxy)!r} is unreachable: {exc.strerror or exc}") from None
