@@ -58,9 +58,10 @@ class Handout:
             placed = {site for batch in batches for site in batch}
             left = [site for site in left if site not in placed]
         dispatches = [self.catalog.add_dispatch(batch) for batch in batches]
+        broker = engine.broker_id(self.app)
         for dispatch in dispatches:
             self.handed.append(dispatch.id)
-            self._send(dispatch.id, dispatch.attempt)
+            self._send(dispatch.id, dispatch.attempt, broker)
         logger.info("%d site(s) handed out in %d dispatch(es): %s", len(sites), len(dispatches),
                     ", ".join(str(d.id) for d in dispatches))
         return dispatches
@@ -81,7 +82,7 @@ class Handout:
                 if dispatch.sent_at is None or dispatch.broker_id not in (None, broker):
                     logger.warning("dispatch %d: %s; sent again", dispatch.id, "not sent yet" if dispatch.sent_at
                                    is None else "the broker restarted since it was sent, and forgot it")
-                    if self._send(dispatch.id, dispatch.attempt,
+                    if self._send(dispatch.id, dispatch.attempt, broker,
                                   engine.HANDED_ON if dispatch.attempt > 1 else engine.ROUND):
                         moved.append(dispatch)
         return moved
@@ -92,13 +93,12 @@ class Handout:
         if attempt is None:
             return []
         logger.warning("dispatch %d (%d site(s)) sent again: %s", dispatch.id, len(dispatch.sites), why)
-        self._send(dispatch.id, attempt, engine.HANDED_ON)
+        self._send(dispatch.id, attempt, engine.broker_id(self.app), engine.HANDED_ON)
         return [dispatch]
 
-    def _send(self, dispatch_id: int, attempt: int, priority: int = engine.ROUND) -> bool:
-        """Sent, and marked so with the broker it went to (asked first: a restart between the two is then seen as
-        one); a broker that is away leaves the dispatch unsent, for the next check."""
-        broker = engine.broker_id(self.app)
+    def _send(self, dispatch_id: int, attempt: int, broker: str | None, priority: int = engine.ROUND) -> bool:
+        """Sent, and marked so with ``broker``, the instance its caller asked for before sending (a restart between
+        the two is then seen as one); a broker that is away leaves the dispatch unsent, for the next check."""
         try:
             engine.send(self.app, dispatch_id, attempt, priority)
         except Exception as exc:  # noqa: BLE001 - kombu's and redis's errors alike: the catalog keeps it queued
